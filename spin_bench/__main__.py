@@ -1,0 +1,3 @@
+from spin_bench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""The `spin-bench` command line: thin wrappers that parse arguments and call the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from spin_bench.errors import UserError
+
+
+def _add_train(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="run SPIN iterations and the baselines of a recipe (resumable: rerun to continue)",
+        description="Run a recipe: opponent answers -> pairs -> training for every SPIN iteration, then the "
+        "baselines and the held-out monitor. Finished stages are skipped when the command is rerun.",
+    )
+    parser.add_argument("--recipe", required=True, help="built-in recipe name (embedded, paper-zephyr-7b) or YAML path")
+    parser.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<recipe name>)")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                        help="recipe overrides, e.g. spin.iterations.0.beta=0.2 generation.max_new_tokens=64")
+    parser.set_defaults(handler=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.config import load_recipe
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    _quiet_library_bars()
+    from training.driver import run_recipe, summary_table
+
+    run_dir = args.out or Path("runs") / recipe.name
+    summary = run_recipe(recipe, run_dir)
+    from training.distributed import is_main_process
+
+    if is_main_process():
+        print(summary_table(summary))
+        print(f"Run directory: {run_dir}  ({summary['wall_seconds']:.0f} s)")
+    return 0
+
+
+def _quiet_library_bars() -> None:
+    """Weight-loading and dataset-map bars of a few milliseconds each only bury the stage bars."""
+    import datasets
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+
+
+def _add_recipe(subparsers) -> None:
+    parser = subparsers.add_parser("recipe", help="list the built-in recipes, or validate and print one resolved")
+    parser.add_argument("name", nargs="?", help="recipe name or YAML path to validate and print")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    parser.set_defaults(handler=_recipe)
+
+
+def _recipe(args: argparse.Namespace) -> int:
+    from spin_bench.typed_config import dump_yaml
+    from training.config import builtin_recipes, load_recipe
+
+    if args.name is None:
+        for name, path in sorted(builtin_recipes().items()):
+            print(f"{name:<20} {path}")
+        return 0
+    print(dump_yaml(load_recipe(args.name, args.overrides)), end="")
+    return 0
+
+
+def _add_build_embedded(subparsers) -> None:
+    parser = subparsers.add_parser("build-embedded", help="build (or find cached) the embedded SFT model")
+    parser.add_argument("--recipe", default="embedded")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    parser.set_defaults(handler=_build_embedded)
+
+
+def _build_embedded(args: argparse.Namespace) -> int:
+    from training.config import load_recipe
+    from training.data import load_sft
+    from training.embedded.model import build_embedded_model
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    rows = load_sft(recipe.sft_data, recipe.seed, recipe.embedded.world_seed).rows
+    print(build_embedded_model(recipe.embedded, rows, recipe.seed))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spin-bench", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_train(subparsers)
+    _add_recipe(subparsers)
+    _add_build_embedded(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except UserError as err:
+        print(f"spin-bench: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("spin-bench: interrupted; rerun the same command to continue", file=sys.stderr)
+        return 130

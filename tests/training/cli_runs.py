@@ -1,0 +1,31 @@
+"""Running the real `spin-bench` CLI in a subprocess, as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import TINY_OVERRIDES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def train_command(out: Path, *overrides: str, launcher: tuple[str, ...] = ()) -> list[str]:
+    module = ("-m", "spin_bench") if not launcher else ("-m", "spin_bench")
+    return [*launcher, *((sys.executable,) if not launcher else ()), *module, "train", "--recipe", "embedded",
+            "--out", str(out), *TINY_OVERRIDES, *overrides]
+
+
+def run_train(out: Path, *overrides: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    result = subprocess.run(train_command(out, *overrides), cwd=REPO, env=dict(os.environ), capture_output=True,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result
+
+
+def safetensors_state(directory: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(directory / "model.safetensors"))

@@ -1,0 +1,123 @@
+"""The embedded SFT model: a tiny Llama pre-trained and fine-tuned by project code, cached on first use.
+
+Built deterministically from the recipe's `embedded` block and the SFT rows: the world's pre-training text
+trains a byte-level BPE tokenizer and a few-million-parameter Llama (a short, budgeted pre-training), then
+one SFT epoch on the SFT split gives a deliberately weak SFT checkpoint, the paper's starting point.
+Nothing is downloaded and no weights are kept in git.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from spin_bench.errors import UserError
+from spin_bench.hashing import stable_hash
+from training.checkpoint import ResolvedModel
+from training.config import EmbeddedModelConfig, Precision, TrainingConfig
+from training.data import PromptResponse
+from training.sft_training import SftStage, train_sft_stage
+from training.stages import stage_done
+
+# Bump when the build procedure changes, so cached models built the old way are not reused.
+BUILD_VERSION = 1
+PRETRAIN_SEQUENCE = 128
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("SPIN_BENCH_CACHE", Path.home() / ".cache" / "spin-bench")).expanduser()
+
+
+def embedded_model_dir(config: EmbeddedModelConfig, sft_rows: Sequence[PromptResponse]) -> tuple[Path, str]:
+    key = stable_hash({"version": BUILD_VERSION, "config": config, "sft": [(r.prompt, r.response) for r in sft_rows]})
+    return cache_root() / "embedded" / key, key
+
+
+def build_embedded_model(config: EmbeddedModelConfig, sft_rows: Sequence[PromptResponse], seed: int) -> Path:
+    """Directory of the embedded SFT model, building it (about a minute on 2 cores) if not cached."""
+    root, key = embedded_model_dir(config, sft_rows)
+    final = root / "sft"
+    if stage_done(final, key):
+        return final
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise UserError(
+            "the embedded model is not built yet; build it once in a single process first "
+            "(spin-bench build-embedded), then launch with torchrun"
+        )
+    print(f"Building the embedded model in {root} (first use only)", flush=True)
+    init = _initial_model(config, root / "init", seed)
+    pretrained = _pretrain(config, init, root, seed)
+    _supervised(config, pretrained, sft_rows, final, root, key, seed)
+    return final
+
+
+def _initial_model(config: EmbeddedModelConfig, directory: Path, seed: int) -> ResolvedModel:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from spin_bench.atomic import atomic_directory
+    from training.embedded.tokenizer import train_tokenizer
+    from training.embedded.world import WorldConfig, build_world, pretrain_texts
+
+    if not (directory / "config.json").is_file():
+        world = build_world(WorldConfig(seed=config.world_seed))
+        tokenizer = train_tokenizer(pretrain_texts(world["pretrain"]), config.vocab_size)
+        model_config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=config.hidden_size,
+            intermediate_size=config.intermediate_size,
+            num_hidden_layers=config.num_layers,
+            num_attention_heads=config.num_heads,
+            num_key_value_heads=config.num_heads,
+            max_position_embeddings=config.max_position_embeddings,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            tie_word_embeddings=True,
+        )
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(model_config)
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+        with atomic_directory(directory) as scratch:
+            model.save_pretrained(scratch)
+            tokenizer.save_pretrained(scratch)
+    return ResolvedModel(path=str(directory))
+
+
+def _pretrain(config: EmbeddedModelConfig, init: ResolvedModel, root: Path, seed: int) -> ResolvedModel:
+    from datasets import Dataset
+
+    from training.embedded.world import WorldConfig, build_world, pretrain_texts
+
+    out = root / "pretrained"
+    key = stable_hash({"init": init.content_hash(), "config": config})
+    if not stage_done(out, key):
+        texts = pretrain_texts(build_world(WorldConfig(seed=config.world_seed))["pretrain"])
+        stage = SftStage(
+            start=init, rows=(), learning_rate=config.pretrain_learning_rate, epochs=1.0, optimizer="adamw_torch",
+            lr_scheduler="cosine", warmup_ratio=0.05, max_steps=config.pretrain_steps,
+            sft_args={"packing": True, "packing_strategy": "wrapped", "dataset_text_field": "text"},
+        )
+        training = _budget_training(config.pretrain_batch_size, PRETRAIN_SEQUENCE)
+        train_sft_stage(stage, training, seed, out, root / ".work-pretrain", key, {"embedded.json": {"phase": "pretrain"}},
+                        dataset=Dataset.from_dict({"text": texts}))
+    return ResolvedModel(path=str(out))
+
+
+def _supervised(config, pretrained: ResolvedModel, sft_rows, final: Path, root: Path, key: str, seed: int) -> None:
+    # One epoch, as the paper's SFT model (zephyr-7b-sft-full) had; weak because pre-training was short.
+    stage = SftStage(
+        start=pretrained, rows=tuple(sft_rows), learning_rate=config.sft_learning_rate, epochs=1.0,
+        optimizer="adamw_torch", lr_scheduler="cosine", warmup_ratio=0.1,
+    )
+    training = _budget_training(config.sft_batch_size, config.max_position_embeddings)
+    provenance = {"phase": "sft", "build_version": BUILD_VERSION, "config": config, "sft_rows": len(sft_rows)}
+    train_sft_stage(stage, training, seed, final, root / ".work-sft", key, {"embedded.json": provenance})
+
+
+def _budget_training(batch_size: int, max_length: int) -> TrainingConfig:
+    return TrainingConfig(
+        per_device_batch_size=batch_size, max_length=max_length, precision=Precision.FP32, logging_steps=10,
+        optimizer="adamw_torch", lr_scheduler="cosine",
+    )

@@ -1,0 +1,131 @@
+"""What every training stage shares: precision flags, resuming from the last complete checkpoint, and
+publishing the finished model directory atomically (all ranks save, rank 0 moves it into place)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from spin_bench.atomic import publish_directory, write_json_atomic
+from training.config import Precision, TrainingConfig
+from training.checkpoint import ResolvedModel, resolve_precision
+from training.stages import write_stage_marker
+
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def trainer_kwargs(training: TrainingConfig, work_dir: Path, seed: int, model: ResolvedModel) -> dict[str, Any]:
+    """Keyword arguments common to TRL's DPOConfig and SFTConfig."""
+    import torch
+
+    bf16 = resolve_precision(training.precision) is Precision.BF16
+    init_kwargs: dict[str, Any] = {"dtype": "bfloat16" if bf16 else "float32"}
+    if model.revision:
+        init_kwargs["revision"] = model.revision
+    if model.gguf_file:
+        init_kwargs["gguf_file"] = model.gguf_file
+    return {
+        "output_dir": str(work_dir),
+        "per_device_train_batch_size": training.per_device_batch_size,
+        "per_device_eval_batch_size": training.per_device_batch_size * 2,
+        "gradient_accumulation_steps": training.gradient_accumulation_steps,
+        "weight_decay": training.weight_decay,
+        "max_length": training.max_length,
+        "activation_checkpointing": training.gradient_checkpointing,
+        "bf16": bf16,
+        # TRL resolves bf16=None to True and aborts on CPU; say both explicitly.
+        "use_cpu": not torch.cuda.is_available(),
+        "logging_steps": training.logging_steps,
+        "save_strategy": "steps" if training.save_steps else "epoch",
+        "save_steps": training.save_steps or 500,
+        "save_total_limit": 1,
+        "report_to": "none",
+        "seed": seed,
+        "data_seed": seed,
+        "dataloader_num_workers": 0,
+        "model_init_kwargs": init_kwargs,
+    }
+
+
+def warmup_steps(ratio: float) -> float | int:
+    # transformers 5 removed warmup_ratio: a float below 1 passed as warmup_steps is read as a ratio.
+    return ratio if ratio > 0 else 0
+
+
+def last_complete_checkpoint(work_dir: Path) -> str | None:
+    """The newest checkpoint-N that finished saving (trainer_state.json is written last)."""
+    if not work_dir.is_dir():
+        return None
+    steps = []
+    for child in work_dir.iterdir():
+        match = _CHECKPOINT.match(child.name)
+        if match and (child / "trainer_state.json").is_file():
+            steps.append((int(match.group(1)), child))
+    return str(max(steps)[1]) if steps else None
+
+
+def publish_trained(trainer, tokenizer, out_dir: Path, key: str, files: dict[str, Any]) -> None:
+    """Save the trained model and its side files, then move the directory into place in one step.
+
+    Every rank calls trainer.save_model (ZeRO-3 gathers the shards); only the main process writes files.
+    """
+    scratch = out_dir.with_name(f".{out_dir.name}.partial")
+    main = trainer.accelerator.is_main_process
+    if main and scratch.exists():
+        shutil.rmtree(scratch)
+    trainer.accelerator.wait_for_everyone()
+    trainer.save_model(str(scratch))
+    if main:
+        tokenizer.save_pretrained(scratch)
+        for name, payload in files.items():
+            write_json_atomic(scratch / name, payload)
+        write_stage_marker(scratch, key, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        publish_directory(scratch, out_dir)
+    trainer.accelerator.wait_for_everyone()
+
+
+def step_log(trainer, renames: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Per-step training logs, with metric names optionally renamed (TRL chosen/rejected -> SPIN real/generated)."""
+    renames = renames or {}
+    rows = []
+    for entry in trainer.state.log_history:
+        if "loss" not in entry:
+            continue
+        row = {}
+        for name, value in entry.items():
+            for old, new in renames.items():
+                name = name.replace(old, new)
+            row[name] = value
+        rows.append(row)
+    return rows
+
+
+def remove_work_dir(work_dir: Path, trainer) -> None:
+    if trainer.accelerator.is_main_process:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def timer() -> float:
+    return time.perf_counter()
+
+
+def quiet_progress(trainer, desc: str) -> None:
+    """Swap the Trainer's progress bar for one that shows the loss in the bar instead of printing a
+    dict per logging step (logging_steps=1 would otherwise flood the terminal; metrics.json has them all)."""
+    from transformers.trainer_callback import ProgressCallback
+
+    class _LossInBar(ProgressCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            super().on_train_begin(args, state, control, **kwargs)
+            if self.training_bar is not None:
+                self.training_bar.set_description(desc)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if self.training_bar is not None and logs and "loss" in logs:
+                self.training_bar.set_postfix(loss=f"{float(logs['loss']):.4f}", refresh=False)
+
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(_LossInBar())

@@ -16,11 +16,23 @@ def _add_train(subparsers) -> None:
         description="Run a recipe: opponent answers -> pairs -> training for every SPIN iteration, then the "
         "baselines and the held-out monitor. Finished stages are skipped when the command is rerun.",
     )
+    _recipe_arguments(parser)
+    parser.set_defaults(handler=_train)
+    pipeline = subparsers.add_parser(
+        "run",
+        help="the main job: every stage of the pipeline for a recipe (today: training; resumable)",
+        description="The whole pipeline for a recipe, data -> training -> checkpoints. Today this is the "
+        "training half (the same as `train`); benchmark and report stages join it as they are built.",
+    )
+    _recipe_arguments(pipeline)
+    pipeline.set_defaults(handler=_train)
+
+
+def _recipe_arguments(parser) -> None:
     parser.add_argument("--recipe", required=True, help="built-in recipe name (embedded, paper-zephyr-7b) or YAML path")
     parser.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<recipe name>)")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                         help="recipe overrides, e.g. spin.iterations.0.beta=0.2 generation.max_new_tokens=64")
-    parser.set_defaults(handler=_train)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -36,6 +48,7 @@ def _train(args: argparse.Namespace) -> int:
 
     if is_main_process():
         print(summary_table(summary))
+        print(f"SFT model ready in {summary['sft_model_seconds']:.1f} s, held-out monitor {summary['monitor_seconds']:.1f} s")
         print(f"Run directory: {run_dir}  ({summary['wall_seconds']:.0f} s)")
     return 0
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import yaml
 
 from spin_bench.errors import ConfigError
+from spin_bench.hashing import jsonable
 
 T = TypeVar("T")
 
@@ -119,17 +120,7 @@ def _coerce_scalar(hint: Any, value: Any, source: str, key: str) -> Any:
 
 def to_plain(value: Any) -> Any:
     """Dataclass -> plain dict/list/scalars, suitable for YAML or JSON."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Mapping):
-        return {k: to_plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
+    return jsonable(value)
 
 
 def load_yaml_mapping(path: Path) -> dict[str, Any]:

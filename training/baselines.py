@@ -21,7 +21,7 @@ def sft_epoch(start: Checkpoint, sft_data: LoadedData, recipe: Recipe, run_dir: 
     key = stable_hash({"stage": "sft_epoch", "start": start.identity, "data": sft_data.provenance,
                        "config": config, "training": recipe.training, "seed": recipe.seed})
     out = run_dir / "baselines" / "sft_epoch"
-    if not stage_done(out, key):
+    if not stage_done(out, key, "baseline sft_epoch"):
         stage = SftStage(start=start.model, rows=sft_data.rows, learning_rate=config.learning_rate,
                          epochs=config.epochs, optimizer=config.optimizer, lr_scheduler=config.lr_scheduler,
                          warmup_ratio=config.warmup_ratio)
@@ -38,7 +38,7 @@ def dpo(start: Checkpoint, recipe: Recipe, run_dir: Path, name: str, epochs: flo
     key = stable_hash({"stage": name, "start": start.identity, "data": data.provenance, "config": config,
                        "epochs": epochs, "training": recipe.training, "seed": recipe.seed})
     out = run_dir / "baselines" / name
-    if not stage_done(out, key):
+    if not stage_done(out, key, f"baseline {name}"):
         pairs = fit_prompts(data.rows, load_tokenizer(start.model), recipe.training)
         stage = PreferenceStage(start=start.model, pairs=pairs, learning_rate=config.learning_rate, beta=config.beta,
                                 epochs=epochs, loss=LossKind.LOGISTIC, optimizer=config.optimizer,

@@ -60,7 +60,9 @@ def run_recipe(recipe: Recipe, run_dir: Path) -> dict[str, Any]:
     for checkpoint, reference, beta in _baselines(recipe, sft, opponent, sft_data, run_dir):
         monitored.append(_monitored(checkpoint, reference, beta))
 
+    monitor_started = time.perf_counter()
     heldout_rows = _monitor(recipe, heldout, monitored, run_dir)
+    monitor_seconds = time.perf_counter() - monitor_started
     summary = {
         "recipe": recipe.name,
         "run_dir": str(run_dir),
@@ -68,6 +70,7 @@ def run_recipe(recipe: Recipe, run_dir: Path) -> dict[str, Any]:
         "sft_model_seconds": sft_seconds,
         "checkpoints": {c.label: c.model.path for c in monitored},
         "heldout": heldout_rows,
+        "monitor_seconds": monitor_seconds,
         "wall_seconds": time.perf_counter() - started,
     }
     if is_main_process():

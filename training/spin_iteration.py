@@ -47,7 +47,7 @@ def make_pairs(t: int, opponent: Checkpoint, spin_data: LoadedData, recipe: Reci
     key = stable_hash({"stage": "pairs", "iteration": t, "opponent": opponent.identity,
                        "data": spin_data.provenance, "generation": recipe.generation, "seed": recipe.seed})
     out = run_dir / "pairs" / f"iter{t}"
-    if not stage_done(out, key):
+    if not stage_done(out, key, f"iter{t} opponent answers"):
         shards = run_dir / ".work" / f"generations-iter{t}-{key}"
         answers, seconds = generate_answers(
             opponent.model, spin_data.rows, recipe.generation, recipe.training.precision,
@@ -86,7 +86,7 @@ def train_iteration(
                        "schedule": schedule, "training": recipe.training, "loss": recipe.spin.loss,
                        "seed": recipe.seed})
     out = run_dir / f"iter{t}"
-    if not stage_done(out, key):
+    if not stage_done(out, key, f"iter{t} training"):
         tokenizer = load_tokenizer(opponent.model)
         pairs = fit_prompts([p for batch in used for p in batch.pairs], tokenizer, recipe.training)
         stage = PreferenceStage(

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 def test_embedded_recipe_leaves_three_iterations_and_the_baselines(tmp_path):
     out = tmp_path / "embedded"
-    result = subprocess.run([sys.executable, "-m", "spin_bench", "train", "--recipe", "embedded", "--out", str(out)],
+    result = subprocess.run([sys.executable, "-m", "spin_bench", "run", "--recipe", "embedded", "--out", str(out)],
                             cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-4000:]
     for name in ("iter0", "iter1", "iter2", "baselines/sft_epoch", "baselines/dpo"):

@@ -9,6 +9,7 @@ Nothing is downloaded and no weights are kept in git.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def build_embedded_model(config: EmbeddedModelConfig, sft_rows: Sequence[PromptR
             "the embedded model is not built yet; build it once in a single process first "
             "(spin-bench build-embedded), then launch with torchrun"
         )
-    print(f"Building the embedded model in {root} (first use only)", flush=True)
+    print(f"[spin-bench] building the embedded SFT model in {root} (first use only)", file=sys.stderr, flush=True)
     init = _initial_model(config, root / "init", seed)
     pretrained = _pretrain(config, init, root, seed)
     _supervised(config, pretrained, sft_rows, final, root, key, seed)

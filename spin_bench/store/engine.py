@@ -75,8 +75,10 @@ def open_engine(url: URL) -> Engine:
             options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
     try:
         engine = create_engine(url, **options)
-    except (NoSuchModuleError, ImportError, ArgumentError) as err:
+    except (NoSuchModuleError, ImportError) as err:
         raise UserError(f"cannot open results store {shown(url)}: {describe(err)} (is its driver installed?)") from None
+    except ArgumentError as err:
+        raise UserError(f"cannot open results store {shown(url)}: {describe(err)}") from None
     if is_sqlite:
         _install_sqlite_settings(engine, wal=not _is_memory(url))
     return engine

@@ -19,6 +19,13 @@ from typing import Any
 from spin_bench.errors import UserError
 from spin_bench.hashing import jsonable
 
+# Must match the String(255) columns in schema.py.
+MAX_KEY_LENGTH = 255
+SHORT_FIELDS = frozenset(
+    {"eval_key", "model_hash", "label", "suite", "backend", "dtype", "chat_template_hash", "lm_eval_version"}
+    | {"task", "metric", "filter", "task_config_hash"}
+)
+
 
 @dataclass(frozen=True, kw_only=True)
 class EvaluationRecord:
@@ -84,6 +91,8 @@ class ScoreRecord:
 
 def validate(evaluation: EvaluationRecord, scores: Sequence[ScoreRecord]) -> None:
     """Raise UserError naming the evaluation and the field when the records cannot be stored as given."""
+    if not isinstance(evaluation, EvaluationRecord):
+        raise UserError(f"expected an EvaluationRecord, got {type(evaluation).__name__}")
     where = f"results for {evaluation.eval_key!r}"
     _check_evaluation(evaluation, where)
     if not scores:
@@ -100,12 +109,9 @@ def validate(evaluation: EvaluationRecord, scores: Sequence[ScoreRecord]) -> Non
 
 
 def _check_evaluation(record: EvaluationRecord, where: str) -> None:
-    texts = ("eval_key", "model_path", "model_hash", "label", "suite", "backend", "dtype")
-    for name in (*texts, "lm_eval_version", "results_path"):
-        _require_text(getattr(record, name), f"{where}: {name}")
-    for name in ("chat_template_hash", "samples_path"):
-        if getattr(record, name) is not None:
-            _require_text(getattr(record, name), f"{where}: {name}")
+    required = ("eval_key", "model_path", "model_hash", "label", "suite", "backend", "dtype", "lm_eval_version")
+    _check_text(record, where, (*required, "results_path"))
+    _check_text(record, where, ("chat_template_hash", "samples_path"), optional=True)
     _require_int(record.batch_size, f"{where}: batch_size", minimum=1)
     if record.iteration is not None:
         _require_int(record.iteration, f"{where}: iteration", minimum=0)
@@ -120,11 +126,8 @@ def _check_evaluation(record: EvaluationRecord, where: str) -> None:
 
 
 def _check_score(score: ScoreRecord, where: str) -> None:
-    for name in ("task", "metric", "filter"):
-        _require_text(getattr(score, name), f"{where}: {name}")
-    for name in ("task_config_hash", "data_source"):
-        if not isinstance(getattr(score, name), str):
-            raise UserError(f"{where}: {name} must be a string, got {getattr(score, name)!r}")
+    _check_text(score, where, ("task", "metric", "filter"))
+    _check_text(score, where, ("task_config_hash", "data_source"), empty_ok=True)
     if not _is_real(score.value):
         raise UserError(f"{where}: value must be a number, got {score.value!r}")
     if score.stderr is not None and not _is_real(score.stderr):
@@ -136,9 +139,19 @@ def _check_score(score: ScoreRecord, where: str) -> None:
         raise UserError(f"{where}: deviations must be strings, got {score.deviations!r}")
 
 
-def _require_text(value: Any, where: str) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise UserError(f"{where} must be a non-empty string, got {value!r}")
+def _check_text(
+    record: Any, where: str, names: tuple[str, ...], optional: bool = False, empty_ok: bool = False
+) -> None:
+    for name in names:
+        value = getattr(record, name)
+        if value is None and optional:
+            continue
+        if not isinstance(value, str) or not (empty_ok or value.strip()):
+            kind = "a string" if empty_ok else "a non-empty string"
+            raise UserError(f"{where}: {name} must be {kind}, got {value!r}")
+        # Keys, names and hashes are VARCHAR(255): PostgreSQL would refuse longer ones, SQLite would not.
+        if name in SHORT_FIELDS and len(value) > MAX_KEY_LENGTH:
+            raise UserError(f"{where}: {name} is {len(value)} characters long; at most {MAX_KEY_LENGTH} fit")
 
 
 def _require_int(value: Any, where: str, minimum: int) -> None:

@@ -51,7 +51,10 @@ class ResultsStore:
             raise
         except (SQLAlchemyError, sqlite3.Error, OSError) as err:
             self._engine.dispose()
-            raise UserError(f"cannot open results store {self.url}: {describe(err)}") from None
+            reason = describe(err)
+            if "file is not a database" in reason:
+                reason += " (not a SQLite file: give a new path or an existing results store)"
+            raise UserError(f"cannot open results store {self.url}: {reason}") from None
 
     @property
     def url(self) -> str:

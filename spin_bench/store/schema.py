@@ -29,10 +29,11 @@ from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from spin_bench.errors import UserError
 from spin_bench.store.engine import retry_transient, write_transaction
+from spin_bench.store.records import MAX_KEY_LENGTH
 
 SCHEMA_VERSION = 1
 # Short strings are keys, labels and hashes (indexed); paths and JSON are unbounded Text.
-_KEY = String(255)
+_KEY = String(MAX_KEY_LENGTH)
 
 metadata = MetaData()
 

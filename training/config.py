@@ -196,7 +196,7 @@ class EmbeddedModelConfig:
     num_layers: int = 4
     num_heads: int = 4
     intermediate_size: int = 512
-    max_position_embeddings: int = 512
+    max_position_embeddings: int = 2048
     pretrain_steps: int = 400
     pretrain_batch_size: int = 32
     pretrain_learning_rate: float = 3e-3
@@ -213,6 +213,26 @@ class EmbeddedModelConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BenchConfig:
+    """What `spin-bench run` evaluates after training: every checkpoint of the run on these suites."""
+
+    enabled: bool = True
+    suites: str = "leaderboard,bbh,openbookqa"
+    data: str | None = None  # None: the Hub (as lm-eval); "embedded"; or a `spin-bench data pull` directory
+    limit: float | None = None
+    batch_size: int = 8
+    max_gen_toks: int | None = None  # None keeps each task's own limit (the paper's setting)
+    backend: GenerationBackend = GenerationBackend.HF
+    store: str = "results/spin-bench.db"  # SQLite path or SQLAlchemy URL
+    results_dir: str = "results"
+
+    def __post_init__(self) -> None:
+        _positive("limit", self.limit)
+        _positive("batch_size", self.batch_size)
+        _positive("max_gen_toks", self.max_gen_toks)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Recipe:
     name: str
     seed: int = 42
@@ -225,6 +245,7 @@ class Recipe:
     spin: SpinConfig
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
     embedded: EmbeddedModelConfig = field(default_factory=EmbeddedModelConfig)
+    bench: BenchConfig = field(default_factory=BenchConfig)
 
 
 def builtin_recipes() -> dict[str, Path]:

@@ -68,7 +68,7 @@ def run_recipe(recipe: Recipe, run_dir: Path) -> dict[str, Any]:
         "run_dir": str(run_dir),
         "sft_model": sft.model.provenance(),
         "sft_model_seconds": sft_seconds,
-        "checkpoints": {c.label: c.model.path for c in monitored},
+        "checkpoints": {c.label: _relative_to(c.model.path, run_dir) for c in monitored},
         "heldout": heldout_rows,
         "monitor_seconds": monitor_seconds,
         "wall_seconds": time.perf_counter() - started,
@@ -76,6 +76,14 @@ def run_recipe(recipe: Recipe, run_dir: Path) -> dict[str, Any]:
     if is_main_process():
         write_json_atomic(run_dir / "run.json", summary)
     return summary
+
+
+def _relative_to(path: str, run_dir: Path) -> str:
+    """Checkpoints inside the run directory are recorded relative to it, so the directory can be moved."""
+    try:
+        return str(Path(path).resolve().relative_to(run_dir.resolve()))
+    except ValueError:
+        return str(Path(path).resolve()) if Path(path).exists() else path
 
 
 def _preferences(recipe: Recipe) -> LoadedData | None:
@@ -130,7 +138,7 @@ def _timings(run_dir: Path, checkpoints: dict[str, str]) -> dict[str, tuple[floa
 
     out = {}
     for label, path in checkpoints.items():
-        file = Path(path) / "timings.json"
+        file = run_dir / path / "timings.json"
         if file.is_file():
             data = read_json(file)
             out[label] = (data.get("generation_seconds"), data.get("training_seconds"))

@@ -14,10 +14,11 @@ from tests.training.cli_runs import REPO
 pytestmark = pytest.mark.slow
 
 
-def test_embedded_recipe_leaves_three_iterations_and_the_baselines(tmp_path):
+def test_embedded_main_job_trains_and_scores_every_checkpoint(tmp_path):
     out = tmp_path / "embedded"
-    result = subprocess.run([sys.executable, "-m", "spin_bench", "run", "--recipe", "embedded", "--out", str(out)],
-                            cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=1200)
+    command = [sys.executable, "-m", "spin_bench", "run", "--recipe", "embedded", "--out", str(out),
+               f"bench.store={tmp_path / 'store.db'}", f"bench.results_dir={tmp_path / 'results'}"]
+    result = subprocess.run(command, cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr[-4000:]
     for name in ("iter0", "iter1", "iter2", "baselines/sft_epoch", "baselines/dpo"):
         assert (out / name / "model.safetensors").is_file(), name
@@ -27,3 +28,14 @@ def test_embedded_recipe_leaves_three_iterations_and_the_baselines(tmp_path):
     summary = json.loads((out / "run.json").read_text())
     assert [row["label"] for row in summary["heldout"]] == ["sft", "iter0", "iter1", "iter2", "sft_epoch", "dpo"]
     assert "real logp/tok" in result.stdout and f"Run directory: {out}" in result.stdout
+
+    from spin_bench.store import ResultsStore
+
+    scores = ResultsStore(tmp_path / "store.db").scores()
+    labels = {"embedded/sft", "embedded/iter0", "embedded/iter1", "embedded/iter2", "embedded/sft_epoch",
+              "embedded/dpo"}
+    assert set(scores["label"]) == labels
+    for task in ("arc_challenge", "truthfulqa_mc2", "winogrande", "gsm8k_v040", "hellaswag", "mmlu",
+                 "bbh_causal_judgement", "bbh_formal_fallacies", "bbh_sports_understanding", "openbookqa"):
+        assert (scores["task"] == task).sum() >= len(labels), task
+    assert all(any("Embedded world data" in d for d in deviations) for deviations in scores["deviations"])

@@ -1,0 +1,107 @@
+"""One lm-eval run: a model, a set of spin-bench task configs, the paper's harness settings.
+
+lm-eval does the work (prompts, few-shot sampling, filters, metrics); this module only builds its model
+object with the v0.4.0 settings (no BOS token), runs it, and saves lm-eval's own results JSON and per-sample
+logs the way its CLI does.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spin_bench.atomic import publish_directory
+from spin_bench.errors import UserError
+
+# lm-eval's CLI defaults (--seed 0,1234,1234,1234); parity with the CLI depends on them.
+SEEDS = {"random_seed": 0, "numpy_random_seed": 1234, "torch_random_seed": 1234, "fewshot_random_seed": 1234}
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    backend: str = "hf"  # hf | vllm
+    batch_size: int = 8
+    dtype: str = "auto"  # auto: bfloat16 on a GPU, float32 on CPU
+    limit: float | None = None  # lm-eval --limit: an item count, or a fraction below 1
+    max_gen_toks: int | None = None  # cap generation length (a deviation from the tasks' settings)
+    tensor_parallel_size: int = 1  # vllm
+    data_parallel_size: int = 1  # vllm
+
+    # The paper's harness (v0.4.0) never added a BOS token; lm-eval >= 0.4.9.2 does by default for Llama.
+    add_bos: bool = False
+
+    def resolved_dtype(self) -> str:
+        import torch
+
+        if self.dtype != "auto":
+            return self.dtype
+        return "bfloat16" if torch.cuda.is_available() else "float32"
+
+    def deviations(self) -> list[str]:
+        notes = []
+        if self.limit is not None:
+            notes.append(f"--limit {self.limit:g}: only the first items of each task were scored")
+        if self.max_gen_toks is not None:
+            notes.append(f"generation capped at {self.max_gen_toks} new tokens (the tasks' own limits are higher)")
+        return notes
+
+
+def build_lm(model_path: str, settings: EvalSettings, revision: str | None = None):
+    """lm-eval's own model class for the backend, with add_bos_token as the paper's harness had it."""
+    import torch
+
+    if settings.backend == "vllm":
+        try:
+            from lm_eval.models.vllm_causallms import VLLM
+        except ImportError:
+            raise UserError("--backend vllm needs vLLM (a GPU and pip install 'spin-bench[vllm]')") from None
+        return VLLM(pretrained=model_path, revision=revision, dtype=settings.resolved_dtype(),
+                    batch_size="auto", add_bos_token=settings.add_bos,
+                    tensor_parallel_size=settings.tensor_parallel_size,
+                    data_parallel_size=settings.data_parallel_size)
+    from lm_eval.models.huggingface import HFLM
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        return HFLM(pretrained=model_path, revision=revision, dtype=settings.resolved_dtype(),
+                    batch_size=settings.batch_size, add_bos_token=settings.add_bos, device=device)
+    except OSError as err:
+        raise UserError(f"{model_path}: cannot load a model ({str(err).splitlines()[0]})") from None
+
+
+def run_tasks(lm, task_names: list[str], task_dir: Path, settings: EvalSettings) -> dict[str, Any]:
+    """simple_evaluate over spin-bench's task configs; the returned dict includes per-sample logs."""
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    gen_kwargs = f"max_gen_toks={settings.max_gen_toks}" if settings.max_gen_toks else None
+    return lm_eval.simple_evaluate(
+        model=lm,
+        tasks=task_names,
+        task_manager=TaskManager(include_path=str(task_dir), include_defaults=False),
+        limit=settings.limit,
+        log_samples=True,
+        gen_kwargs=gen_kwargs,
+        **SEEDS,
+    )
+
+
+def save_results(results: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+    """lm-eval's results JSON and samples_<task>.jsonl files, written by lm-eval's own EvaluationTracker
+    into a scratch directory that replaces ``directory`` only when complete. Returns (results file, dir)."""
+    from lm_eval.loggers import EvaluationTracker
+
+    scratch = directory.with_name(f".{directory.name}.partial")
+    shutil.rmtree(scratch, ignore_errors=True)
+    tracker = EvaluationTracker(output_path=str(scratch))
+    samples = results.get("samples", {})
+    aggregated = {k: v for k, v in results.items() if k != "samples"}
+    tracker.save_results_aggregated(results=aggregated, samples=samples)
+    for task in results.get("configs", {}):
+        if task in samples:
+            tracker.save_results_samples(task_name=task, samples=samples[task])
+    publish_directory(scratch, directory)
+    found = sorted(directory.rglob("results_*.json"))
+    return found[-1], found[-1].parent

@@ -20,9 +20,10 @@ def _add_train(subparsers) -> None:
     parser.set_defaults(handler=_train)
     pipeline = subparsers.add_parser(
         "run",
-        help="the main job: train a recipe, then score every checkpoint (resumable)",
+        help="the main job: train a recipe, score every checkpoint, write the HTML report (resumable)",
         description="The whole pipeline for a recipe: data -> training -> checkpoints -> benchmarks -> results "
-        "store. Training is `train`; the recipe's `bench` section says what to score. Rerun to resume.",
+        "store -> report. Training is `train`; the recipe's `bench` section says what to score; the report is "
+        "`report`. Rerun to resume: finished stages and evaluations are not redone.",
     )
     _recipe_arguments(pipeline)
     pipeline.set_defaults(handler=_run)
@@ -45,8 +46,14 @@ def _run(args: argparse.Namespace) -> int:
     if not recipe.bench.enabled or not is_main_process():
         return 0
     from spin_bench.bench.cli import evaluate_run
+    from spin_bench.store import ResultsStore
 
-    evaluate_run(recipe, args.out or Path("runs") / recipe.name)
+    run_dir = args.out or Path("runs") / recipe.name
+    evaluate_run(recipe, run_dir)
+    from reports.report import build_report
+
+    report = build_report(ResultsStore(recipe.bench.store), run_dir, recipe.name, run_dir / "report.html")
+    print(f"Report: {report}")
     return 0
 
 
@@ -138,9 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_pull(subparsers)
     from spin_bench.bench.cli import add_eval_subcommand
     from spin_bench.data.cli import add_data_subcommand
+    from reports.compare import add_compare_subcommand
+    from reports.report import add_report_subcommands
 
     add_eval_subcommand(subparsers)
     add_data_subcommand(subparsers)
+    add_compare_subcommand(subparsers)
+    add_report_subcommands(subparsers)
     return parser
 
 

@@ -84,6 +84,12 @@ def summary_table(outcomes) -> str:
         for score in outcome.scores:
             if paper.get(score.task) == (score.metric, score.filter):
                 row[score.task] = 100 * score.value
+    from spin_bench.bench.suites import LEADERBOARD_AVERAGE
+
+    for row in rows.values():
+        if all(t in row for t in LEADERBOARD_AVERAGE):  # the paper's Average: plain mean of the six columns
+            row["average"] = sum(row[t] for t in LEADERBOARD_AVERAGE) / len(LEADERBOARD_AVERAGE)
+    paper["average"] = ("", "")
     tasks = [t for t in paper if any(t in r for r in rows.values())]
     width = max([len(label) for label in rows] + [5])
     header = f"{'model':<{width}} " + " ".join(f"{t[:13]:>13}" for t in tasks)

@@ -30,15 +30,24 @@ def _deviation(world_seed: int) -> str:
 def embedded_bench_dir(world_seed: int = 0) -> Path:
     """The embedded world's benchmark data directory, built on first use and cached."""
     from training.embedded.model import cache_root
-    from training.embedded.world import WorldConfig, build_world
 
-    world = build_world(WorldConfig(seed=world_seed))
-    tasks = _tasks(world["eval"], world["sft"])
-    key = stable_hash({"version": 1, "seed": world_seed, "tasks": {k: v[1] for k, v in tasks.items()}})
+    # Keyed by the code that generates the items, so a cached directory is found without building the
+    # world (a cached evaluation must stay fast) and any change to the generator makes a new one.
+    key = stable_hash({"seed": world_seed, "code": [file_sha256(p) for p in _generator_sources()]})
     directory = cache_root() / "embedded-bench" / key
     if not (directory / "manifest.json").is_file():
-        _write(directory, tasks, world_seed)
+        from training.embedded.world import WorldConfig, build_world
+
+        world = build_world(WorldConfig(seed=world_seed))
+        _write(directory, _tasks(world["eval"], world["sft"]), world_seed)
     return directory
+
+
+def _generator_sources() -> list[Path]:
+    import training.embedded
+
+    folder = Path(training.embedded.__file__).parent
+    return [Path(__file__), folder / "world.py", folder / "skills.py"]
 
 
 def _write(directory: Path, tasks: dict[str, tuple[dict[str, Any], dict[str, list[dict]]]], world_seed: int) -> None:

@@ -33,11 +33,9 @@ class EvalSettings:
     add_bos: bool = False
 
     def resolved_dtype(self) -> str:
-        import torch
-
         if self.dtype != "auto":
             return self.dtype
-        return "bfloat16" if torch.cuda.is_available() else "float32"
+        return "bfloat16" if _cuda_available() else "float32"
 
     def deviations(self) -> list[str]:
         notes = []
@@ -46,6 +44,21 @@ class EvalSettings:
         if self.max_gen_toks is not None:
             notes.append(f"generation capped at {self.max_gen_toks} new tokens (the tasks' own limits are higher)")
         return notes
+
+
+def _cuda_available() -> bool:
+    """torch.cuda.is_available(), without importing torch (about a second) when the build is CPU-only:
+    a cached evaluation computes its key this way and must stay fast."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        if version("torch").endswith("+cpu"):
+            return False
+    except PackageNotFoundError:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def build_lm(model_path: str, settings: EvalSettings, revision: str | None = None):
@@ -96,6 +109,7 @@ def save_results(results: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     scratch = directory.with_name(f".{directory.name}.partial")
     shutil.rmtree(scratch, ignore_errors=True)
     tracker = EvaluationTracker(output_path=str(scratch))
+    tracker.general_config_tracker.model_name_sanitized = ""  # files go straight into ``directory``
     samples = results.get("samples", {})
     aggregated = {k: v for k, v in results.items() if k != "samples"}
     tracker.save_results_aggregated(results=aggregated, samples=samples)
@@ -103,5 +117,5 @@ def save_results(results: dict[str, Any], directory: Path) -> tuple[Path, Path]:
         if task in samples:
             tracker.save_results_samples(task_name=task, samples=samples[task])
     publish_directory(scratch, directory)
-    found = sorted(directory.rglob("results_*.json"))
-    return found[-1], found[-1].parent
+    found = sorted(directory.glob("results_*.json"))
+    return found[-1], directory

@@ -1,0 +1,1 @@
+"""Reports over the results store: tables of every checkpoint's scores and paired comparisons between them."""

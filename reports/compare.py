@@ -1,0 +1,264 @@
+"""`spin-bench compare A B`: per task, B minus A with its CI and a paired p-value; exit 1 on a regression.
+
+Every task of the paper's suites that both labels were scored on is compared on its paper metric, paired
+per document from the per-sample logs (see reports.stats for the tests). Holm's correction runs across
+the compared tasks, so a CI gate on many tasks does not fire by chance. Evaluations whose task config,
+shots or data differ are listed as not comparable and never diffed: their difference would mix the
+model change with the setup change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reports.samples import load_doc_scores
+from reports.stats import BOOTSTRAP, PairedResult, align, holm, paired_difference
+from spin_bench.bench.suites import SUITES
+from spin_bench.errors import UserError
+
+if TYPE_CHECKING:
+    # Only for hints: every CLI command imports this module to register `compare`, and these take a second.
+    import pandas as pd
+
+    from spin_bench.store import ResultsStore
+
+# Score fields that must agree for a difference to mean "the model changed" and nothing else.
+_SETUP_FIELDS = ("task_config_hash", "n_shot", "data_source")
+_SHOWN_LABELS = 8
+
+
+@dataclass(frozen=True)
+class TaskComparison:
+    """B minus A on one task. ``reason`` is set (and ``result`` is None) when the two are not comparable."""
+
+    task: str
+    metric: str
+    filter: str
+    a_evaluation_id: int
+    b_evaluation_id: int
+    result: PairedResult | None = None
+    a_value: float | None = None  # mean over the paired documents
+    b_value: float | None = None
+    only_a: int = 0  # documents scored for one model only (not paired, not counted)
+    only_b: int = 0
+    p_adjusted: float | None = None  # Holm-adjusted; set by adjust()
+    significant: bool = False  # p_adjusted < alpha
+    regressed: bool = False  # significant and B is worse
+    reason: str | None = None
+
+
+def paper_metrics() -> list[tuple[str, str, str]]:
+    """(task, metric, filter) of every suite task, in suite order; the paper's metric (MMLU: micro "acc")."""
+    seen: dict[str, tuple[str, str, str]] = {}
+    for specs in SUITES.values():
+        for spec in specs:
+            seen.setdefault(spec.name, (spec.name, spec.metric, spec.filter))
+    return list(seen.values())
+
+
+def compare(store: ResultsStore, a_label: str, b_label: str, alpha: float = 0.05, *, n_boot: int = 10_000,
+            seed: int = 0) -> list[TaskComparison]:
+    """Compare the newest evaluation of each task under ``b_label`` with that under ``a_label``."""
+    _check_labels(store, a_label, b_label)
+    frame = store.scores(labels=[a_label, b_label])
+    a_rows, b_rows = newest_rows(frame, a_label), newest_rows(frame, b_label)
+    comparisons = []
+    for key in paper_metrics():
+        if key in a_rows and key in b_rows:
+            comparisons.append(compare_rows(a_rows[key], b_rows[key], alpha=alpha, n_boot=n_boot, seed=seed))
+    if not comparisons:
+        raise UserError(f"labels {a_label!r} and {b_label!r} have no benchmark task in common: nothing to compare")
+    return adjust(comparisons, alpha)
+
+
+def _check_labels(store: ResultsStore, *labels: str) -> None:
+    known = store.evaluations()["label"].drop_duplicates().tolist()
+    for label in labels:
+        if label not in known:
+            shown = ", ".join(sorted(known)[:_SHOWN_LABELS]) or "none: the store is empty"
+            more = f" and {len(known) - _SHOWN_LABELS} more" if len(known) > _SHOWN_LABELS else ""
+            raise UserError(
+                f"no evaluations labelled {label!r} in results store {store.url}; known labels: {shown}{more}"
+            )
+
+
+def newest_rows(frame: pd.DataFrame, label: str) -> dict[tuple[str, str, str], Mapping[str, Any]]:
+    """(task, metric, filter) -> the score row of the label's newest evaluation of it (``created_at``)."""
+    rows = frame[frame["label"] == label].sort_values(["created_at", "evaluation_id"], kind="stable")
+    newest = rows.drop_duplicates(["task", "metric", "filter"], keep="last")
+    return {(row["task"], row["metric"], row["filter"]): row for row in newest.to_dict("records")}
+
+
+def incomparability(a_row: Mapping[str, Any], b_row: Mapping[str, Any]) -> str | None:
+    """Why two score rows of one task must not be diffed, or None if only the model differs."""
+    reasons = [f"{name} differs (A {a_row[name]!r}, B {b_row[name]!r})"
+               for name in _SETUP_FIELDS if a_row[name] != b_row[name]]
+    return "; ".join(reasons) or None
+
+
+def compare_rows(a_row: Mapping[str, Any], b_row: Mapping[str, Any], *, alpha: float = 0.05,
+                 n_boot: int = 10_000, seed: int = 0) -> TaskComparison:
+    """One task, unadjusted: rows are ``ResultsStore.scores()`` records (samples_path, setup fields, ids)."""
+    base = TaskComparison(task=a_row["task"], metric=a_row["metric"], filter=a_row["filter"],
+                          a_evaluation_id=int(a_row["evaluation_id"]), b_evaluation_id=int(b_row["evaluation_id"]))
+    if reason := incomparability(a_row, b_row):
+        return replace(base, reason=reason)
+    a_docs = load_doc_scores(a_row["samples_path"], base.task, base.metric, base.filter)
+    b_docs = load_doc_scores(b_row["samples_path"], base.task, base.metric, base.filter)
+    try:
+        pairs = align(a_docs, b_docs)
+    except UserError as err:
+        raise UserError(f"task {base.task!r}: {err}") from None
+    result = paired_difference(pairs.a, pairs.b, n_boot=n_boot, seed=seed, alpha=alpha)
+    return replace(base, result=result, a_value=float(pairs.a.mean()), b_value=float(pairs.b.mean()),
+                   only_a=pairs.only_a, only_b=pairs.only_b)
+
+
+def adjust(comparisons: Sequence[TaskComparison], alpha: float) -> list[TaskComparison]:
+    """Holm-adjust the p-values of all comparable entries together and mark the significant ones.
+
+    A table builder passes every cell it wants to mark (all tasks x iterations) in one call, so that the
+    correction covers the whole table.
+    """
+    tested = [index for index, c in enumerate(comparisons) if c.result is not None]
+    adjusted = holm([comparisons[index].result.p_value for index in tested])
+    out = list(comparisons)
+    for index, p in zip(tested, adjusted, strict=True):
+        c = comparisons[index]
+        # Every suite metric is higher-is-better, so a significant negative difference is a regression.
+        out[index] = replace(c, p_adjusted=p, significant=p < alpha, regressed=p < alpha and c.result.diff < 0)
+    return out
+
+
+# ------------------------------------------------------------------ output
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if value >= 1e-3 else f"{value:.1e}"
+
+
+def _ci(result: PairedResult) -> str:
+    return f"[{result.ci_low:+.4f}, {result.ci_high:+.4f}]"
+
+
+def _level(alpha: float) -> str:
+    return f"{100 * (1 - alpha):g}%"
+
+
+def _outcome(c: TaskComparison) -> str:
+    if c.regressed:
+        return "REGRESSED"
+    return "improved" if c.significant else ""
+
+
+def _tests_used(comparisons: Sequence[TaskComparison], n_boot: int) -> str:
+    tests = sorted({c.result.test for c in comparisons if c.result is not None})
+    named = [f"{t} ({n_boot} resamples)" if t == BOOTSTRAP else t for t in tests]
+    return ", ".join(named) or "none"
+
+
+def format_text(comparisons: Sequence[TaskComparison], a_label: str, b_label: str, alpha: float,
+                n_boot: int = 10_000) -> str:
+    tested = [c for c in comparisons if c.result is not None]
+    header = ("task", "metric", "A", "B", "B-A", f"{_level(alpha)} CI", "p", "p (Holm)", "n", "test", "")
+    rows = [header] + [
+        (c.task, c.metric, f"{c.a_value:.4f}", f"{c.b_value:.4f}", f"{c.result.diff:+.4f}", _ci(c.result),
+         _p(c.result.p_value), _p(c.p_adjusted), str(c.result.n), c.result.test, _outcome(c))
+        for c in tested
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [f"A = {a_label}, B = {b_label}: paired per document; Holm-adjusted across {len(tested)} task(s), "
+             f"alpha {alpha:g}; tests: {_tests_used(comparisons, n_boot)}"]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    for c in tested:
+        if c.only_a or c.only_b:
+            lines.append(f"note: {c.task}: {c.only_a} document(s) only in A, {c.only_b} only in B (not paired)")
+    skipped = [c for c in comparisons if c.result is None]
+    if skipped:
+        lines.append("not comparable (not diffed):")
+        lines += [f"  {c.task}: {c.reason}" for c in skipped]
+    regressed = [c.task for c in comparisons if c.regressed]
+    lines.append(f"regressed significantly: {', '.join(regressed)}" if regressed else "no significant regression")
+    return "\n".join(lines)
+
+
+def format_json(comparisons: Sequence[TaskComparison], a_label: str, b_label: str, alpha: float,
+                n_boot: int = 10_000) -> str:
+    tasks = [
+        {"task": c.task, "metric": c.metric, "filter": c.filter, "a": c.a_value, "b": c.b_value,
+         "diff": c.result.diff, "ci": [c.result.ci_low, c.result.ci_high], "ci_level": 1 - alpha,
+         "p": c.result.p_value, "p_adjusted": c.p_adjusted, "test": c.result.test, "n": c.result.n,
+         "only_a": c.only_a, "only_b": c.only_b, "significant": c.significant, "regressed": c.regressed,
+         "a_evaluation_id": c.a_evaluation_id, "b_evaluation_id": c.b_evaluation_id}
+        for c in comparisons if c.result is not None
+    ]
+    skipped = [{"task": c.task, "metric": c.metric, "filter": c.filter, "reason": c.reason}
+               for c in comparisons if c.result is None]
+    document = {"a": a_label, "b": b_label, "alpha": alpha, "correction": "holm", "n_boot": n_boot,
+                "regressed": any(c.regressed for c in comparisons), "tasks": tasks, "not_comparable": skipped}
+    return json.dumps(document, indent=2)
+
+
+def format_markdown(comparisons: Sequence[TaskComparison], a_label: str, b_label: str, alpha: float,
+                    n_boot: int = 10_000) -> str:
+    tested = [c for c in comparisons if c.result is not None]
+    lines = [f"| Task | Metric | {a_label} (A) | {b_label} (B) | B − A | {_level(alpha)} CI | p | p (Holm) | n |",
+             "|---|---|---:|---:|---:|---|---:|---:|---:|"]
+    for c in tested:
+        mark = "*" if c.significant else ""
+        lines.append(f"| {c.task} | {c.metric} | {c.a_value:.4f} | {c.b_value:.4f} | {c.result.diff:+.4f}{mark} | "
+                     f"{_ci(c.result)} | {_p(c.result.p_value)} | {_p(c.p_adjusted)} | {c.result.n} |")
+    lines += ["", f"\\* significant at alpha = {alpha:g} after Holm correction across {len(tested)} task(s). "
+              f"Paired tests on per-document scores: {_tests_used(comparisons, n_boot)}; "
+              f"CIs are paired-bootstrap percentile intervals ({n_boot} resamples), not multiplicity-adjusted."]
+    lines += [f"Not comparable: {c.task} ({c.reason})." for c in comparisons if c.result is None]
+    return "\n".join(lines)
+
+
+FORMATS = {"text": format_text, "json": format_json, "markdown": format_markdown}
+
+
+# ------------------------------------------------------------------ command line
+
+
+def add_compare_subcommand(subparsers: Any) -> None:
+    from spin_bench.bench.cli import DEFAULT_STORE
+
+    parser = subparsers.add_parser(
+        "compare", help="paired per-task comparison of two labels; exit 1 on a significant regression",
+        description="Per task: B minus A with its confidence interval and a paired p-value (McNemar or paired "
+        "bootstrap on the per-sample logs), Holm-adjusted across tasks. Exit status 1 when any task regresses "
+        "significantly (a CI gate), 0 otherwise, 2 on bad input.")
+    parser.add_argument("a", metavar="A", help="baseline label in the results store")
+    parser.add_argument("b", metavar="B", help="candidate label in the results store")
+    parser.add_argument("--store", default=os.environ.get("SPIN_BENCH_STORE", DEFAULT_STORE),
+                        help=f"results store: a SQLite path or any SQLAlchemy URL (default: {DEFAULT_STORE})")
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level after Holm (default 0.05)")
+    parser.add_argument("--format", choices=tuple(FORMATS), default="text")
+    parser.add_argument("--n-boot", type=int, default=10_000, help="bootstrap resamples (default 10000)")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.set_defaults(handler=handle_compare)
+
+
+def handle_compare(args: argparse.Namespace) -> int:
+    if not 0 < args.alpha < 1:
+        raise UserError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    if args.n_boot < 1:
+        raise UserError(f"--n-boot must be at least 1, got {args.n_boot}")
+    # Opening a SQLite path that does not exist would create an empty store: a typo deserves an error.
+    if "://" not in args.store and not Path(args.store).expanduser().exists():
+        raise UserError(f"results store {args.store} does not exist")
+    from spin_bench.store import ResultsStore
+
+    with ResultsStore(args.store) as store:
+        comparisons = compare(store, args.a, args.b, args.alpha, n_boot=args.n_boot, seed=args.seed)
+    print(FORMATS[args.format](comparisons, args.a, args.b, args.alpha, args.n_boot))
+    return 1 if any(c.regressed for c in comparisons) else 0

@@ -1,0 +1,134 @@
+"""The report page: one self-contained HTML file rendered with a Jinja2 template (autoescape on).
+
+plotly.js is inlined once in <head> (``plotly.offline.get_plotlyjs()``); figures are ``<div>``s from
+``fig.to_html(full_html=False, include_plotlyjs=False)``. Nothing on the page refers to a network
+address: no CDN, no web font, no MathJax, no plotly logo link. Every piece of model, dataset or store text
+goes through Jinja2's autoescape; only HTML that this package built itself (tables from
+``reports.tables.to_html``, which escapes its cells, and plotly's figure divs, whose JSON escapes ``<``)
+is marked safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from reports.figures import Plot
+
+# Plotly config for every figure: no logo (it links to plotly.com).
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+
+_TEMPLATE = r"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="spin-bench report">
+<title>{{ title }}</title>
+<style>
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0 auto;
+       max-width: 1300px; padding: 0 1.5em 4em; color: #222; line-height: 1.45; }
+h1 { margin-top: 1em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
+table { border-collapse: collapse; margin: .8em 0; font-size: 0.92em; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; vertical-align: top; }
+th { background: #f4f4f4; } td.text, th.text { text-align: left; }
+caption { caption-side: top; font-weight: 600; text-align: left; padding: .3em 0; }
+ul.footnotes, .note { font-size: 0.88em; color: #444; }
+.leftout { color: #8a4b00; font-style: italic; }
+.figure { margin: 1.2em 0; } .figure .caption { font-size: 0.88em; color: #444; }
+pre.gen { white-space: pre-wrap; word-break: break-word; margin: 0; font-size: 0.88em; background: #fafafa;
+          padding: 4px; }
+table.examples td { text-align: left; max-width: 420px; }
+nav ul { columns: 2; font-size: 0.9em; }
+code { background: #f4f4f4; padding: 0 3px; }
+</style>
+<script type="text/javascript">{{ plotly_js }}</script>
+</head>
+<body>
+<h1>{{ title }}</h1>
+<p class="note">Built {{ built_at }} from results store <code>{{ store_url }}</code>{% if run_dir %} and run
+directory <code>{{ run_dir }}</code>{% endif %}. Labels: {% for label in labels %}<code>{{ label }}</code>{% if not loop.last %}, {% endif %}{% endfor %}.</p>
+<nav><ul>
+{% for section in sections %}<li><a href="#{{ section.id }}">{{ section.title }}</a></li>
+{% endfor %}</ul></nav>
+
+<h2 id="tables">Tables</h2>
+{% for table in tables %}
+<section class="table" id="{{ table.id }}">
+{% if table.html %}{{ table.html }}{% else %}<p class="leftout" data-left-out="{{ table.id }}">{{ table.title }}: {{ table.reason }}</p>{% endif %}
+{% for note in table.notes %}<p class="note">{{ note }}</p>{% endfor %}
+</section>
+{% endfor %}
+
+<h2 id="figures">Figures</h2>
+{% for plot in figures %}
+<section class="figure" id="{{ plot.key }}">
+{% if plot.html %}{{ plot.html }}
+{% if plot.caption %}<p class="caption">{{ plot.caption }}</p>{% endif %}
+{% else %}<p class="leftout" data-left-out="{{ plot.key }}">{{ plot.title }}: {{ plot.reason }}</p>{% endif %}
+</section>
+{% endfor %}
+{% if static_message %}<p class="note">{{ static_message }}</p>{% endif %}
+
+<h2 id="examples">Generation examples (paper Tables 7 and 8)</h2>
+{% if examples.rows %}
+<p class="note">{{ examples.note }}</p>
+{% for ex in examples.rows %}
+<table class="examples">
+<caption>Prompt {{ ex.prompt_id }}</caption>
+<tr><th class="text">Prompt</th><td><pre class="gen">{{ ex.prompt }}</pre></td></tr>
+<tr><th class="text">Ground truth</th><td><pre class="gen">{{ ex.real }}</pre></td></tr>
+{% for answer in ex.answers %}<tr><th class="text">{{ answer.who }}</th><td><pre class="gen">{{ answer.text }}</pre></td></tr>
+{% endfor %}</table>
+{% endfor %}
+{% else %}<p class="leftout" data-left-out="examples">{{ examples.note }}</p>{% endif %}
+
+<h2 id="provenance">Provenance</h2>
+<p class="note">Where every number above comes from: one row per stored evaluation of these labels (the newest
+one of each label, suite and task is the one shown in the tables).</p>
+{% for block in provenance %}
+<h3>{{ block.title }}</h3>
+{% if block.rows %}
+<table class="provenance">
+<tr>{% for column in block.columns %}<th class="text">{{ column }}</th>{% endfor %}</tr>
+{% for row in block.rows %}<tr>{% for cell in row %}<td class="text">{{ cell }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% else %}<p class="note">{{ block.empty }}</p>{% endif %}
+{% endfor %}
+</body>
+</html>
+"""
+
+_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False)
+
+
+def figure_html(plot: Plot) -> Markup | None:
+    """The figure's <div> and its Plotly.newPlot call, with a stable element id (the plot's key)."""
+    if plot.figure is None:
+        return None
+    return Markup(plot.figure.to_html(full_html=False, include_plotlyjs=False, include_mathjax=False,
+                                      div_id=f"plot-{plot.key}", config=PLOTLY_CONFIG))
+
+
+def render_page(*, title: str, plotly_js: str, store_url: str, run_dir: str | None, built_at: str,
+                labels: Sequence[str], tables: Sequence[dict[str, Any]], figures: Sequence[Plot],
+                examples: dict[str, Any], provenance: Sequence[dict[str, Any]], static_message: str | None) -> str:
+    """The whole page. ``tables[i]["html"]`` must already be escaped HTML (``reports.tables.to_html``)."""
+    rendered_tables = [{**table, "html": Markup(table["html"]) if table.get("html") else None} for table in tables]
+    rendered_figures = [{"key": p.key, "title": p.title, "reason": p.reason, "caption": p.caption,
+                         "html": figure_html(p)} for p in figures]
+    sections = [{"id": "tables", "title": "Tables"},
+                *({"id": t["id"], "title": t["title"]} for t in tables),
+                {"id": "figures", "title": "Figures"},
+                *({"id": p.key, "title": p.title} for p in figures),
+                {"id": "examples", "title": "Generation examples"},
+                {"id": "provenance", "title": "Provenance"}]
+    # "</script" cannot occur inside plotly.js's text in a way that closes the tag early: plotly's own
+    # full_html output inlines the same file the same way.
+    return _ENV.from_string(_TEMPLATE).render(
+        title=title, plotly_js=Markup(plotly_js), store_url=store_url, run_dir=run_dir, built_at=built_at,
+        labels=list(labels), sections=sections, tables=rendered_tables, figures=rendered_figures,
+        examples=examples, provenance=list(provenance), static_message=static_message)

@@ -1,0 +1,119 @@
+"""Per-document scores of one evaluation, read from lm-eval's per-sample logs.
+
+An evaluation's ``samples_path`` is a directory of ``samples_<lmeval_task>_<timestamp>.jsonl`` files, one
+line per (document, filter) with the per-document value of every metric. Paired tests need those values,
+keyed so that two evaluations line up only on identical documents: the key holds ``doc_hash`` as well as
+``doc_id``, so a changed dataset or a different ``limit`` never pairs two different questions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Hashable
+from pathlib import Path
+
+from spin_bench.bench.taskdir import MMLU_GROUP
+from spin_bench.errors import UserError
+
+# (doc_id, doc_hash) for a task; (subject, doc_id, doc_hash) for MMLU, whose subjects each count doc_id from 0.
+DocKey = tuple[Hashable, ...]
+
+# lm-eval's date_id is datetime.isoformat() with ":" replaced by "-"; the task name itself may contain "_".
+_SAMPLES_FILE = re.compile(r"^samples_(?P<task>.+)_(?P<stamp>\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(?:\.\d+)?)\.jsonl$")
+
+
+def load_doc_scores(samples_path: str | Path | None, task: str, metric: str, filter: str) -> dict[DocKey, float]:
+    """doc key -> per-document ``metric`` under ``filter`` for spin-bench task ``task`` (e.g. "arc_challenge").
+
+    "mmlu" is the concatenation of its subject files, each key prefixed by the subject, so that its mean
+    is lm-eval's size-weighted group accuracy. Raises UserError if the directory or a file is missing.
+    """
+    directory = _samples_directory(samples_path, task)
+    files = sample_files(directory)
+    if task == "mmlu":
+        prefix = f"{MMLU_GROUP}_"
+        subjects = {name: path for name, path in files.items() if name.startswith(prefix)}
+        if not subjects:
+            raise UserError(f"no MMLU subject samples (samples_{prefix}<subject>_<timestamp>.jsonl) in {directory}")
+        scores: dict[DocKey, float] = {}
+        for name, path in sorted(subjects.items()):
+            subject = name.removeprefix(prefix)
+            for (doc_id, doc_hash), value in _read_file(path, metric, filter).items():
+                scores[(subject, doc_id, doc_hash)] = value
+        return scores
+    lmeval_task = f"spin_{task}"
+    if lmeval_task not in files:
+        raise UserError(
+            f"no per-sample log for task {task!r} in {directory}: expected samples_{lmeval_task}_<timestamp>.jsonl "
+            "(was it evaluated with per-sample logging?)"
+        )
+    return _read_file(files[lmeval_task], metric, filter)
+
+
+def _samples_directory(samples_path: str | Path | None, task: str) -> Path:
+    # A store frame holds a missing path as None or NaN (pandas fills object columns with NaN).
+    if samples_path is None or (isinstance(samples_path, float) and samples_path != samples_path):
+        raise UserError(f"the evaluation of {task!r} recorded no samples_path: it has no per-sample logs to compare")
+    directory = Path(samples_path)
+    if not directory.is_dir():
+        raise UserError(f"samples directory {directory} of task {task!r} does not exist (moved or deleted?)")
+    return directory
+
+
+def sample_files(directory: Path) -> dict[str, Path]:
+    """lm-eval task name -> its newest samples file in ``directory`` (timestamps sort as text)."""
+    newest: dict[str, tuple[str, Path]] = {}
+    for path in directory.iterdir():
+        match = _SAMPLES_FILE.match(path.name)
+        if match is None:
+            continue
+        task, stamp = match["task"], match["stamp"]
+        if task not in newest or stamp > newest[task][0]:
+            newest[task] = (stamp, path)
+    return {task: path for task, (_, path) in newest.items()}
+
+
+def _read_file(path: Path, metric: str, filter: str) -> dict[tuple[int, str], float]:
+    scores: dict[tuple[int, str], float] = {}
+    filters_seen: set[str] = set()
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}, line {number}"
+            row = _parse(line, where)
+            filters_seen.add(str(row.get("filter")))
+            if row.get("filter") != filter:
+                continue
+            key = (row["doc_id"], str(row.get("doc_hash", "")))
+            if key in scores:
+                raise UserError(f"{where}: document {key[0]} appears twice under filter {filter!r}")
+            scores[key] = _value(row, metric, where)
+    if not scores:
+        seen = ", ".join(sorted(filters_seen)) or "none"
+        raise UserError(f"{path} has no lines with filter {filter!r} (it has: {seen})")
+    return scores
+
+
+def _parse(line: str, where: str) -> dict:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise UserError(f"{where} is not JSON: {err.msg}") from None
+    if not isinstance(row, dict) or "doc_id" not in row:
+        raise UserError(f"{where} is not an lm-eval sample (no doc_id)")
+    return row
+
+
+def _value(row: dict, metric: str, where: str) -> float:
+    if metric not in row:
+        raise UserError(f"{where} has no per-document {metric!r} (metrics there: {', '.join(row.get('metrics', []))})")
+    value = row[metric]
+    # bool first: lm-eval writes some accuracies as true/false, which are ints to Python but not to us.
+    if isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise UserError(f"{where}: {metric!r} is {value!r}, not a finite number")
+    return float(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     from spin_bench.bench.cli import add_eval_subcommand
     from spin_bench.data.cli import add_data_subcommand
     from reports.compare import add_compare_subcommand
-    from reports.report import add_report_subcommands
+    from reports.cli import add_report_subcommands
 
     add_eval_subcommand(subparsers)
     add_data_subcommand(subparsers)
@@ -167,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"spin-bench: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("spin-bench: interrupted; rerun the same command to continue", file=sys.stderr)
         return 130

@@ -77,7 +77,6 @@ def load_tokenizer(model: ResolvedModel):
 
 def load_causal_lm(model: ResolvedModel, precision: Precision, device: str | None = None):
     """The model in eval mode on ``device`` (default: this process's GPU under a launcher, else GPU 0 or CPU)."""
-    import torch
     from transformers import AutoModelForCausalLM
 
     from training.distributed import process_state

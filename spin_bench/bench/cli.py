@@ -38,7 +38,6 @@ def add_eval_subcommand(subparsers: Any) -> None:
 
 
 def handle_eval(args: argparse.Namespace) -> int:
-    from spin_bench.bench.models import expand_models
     from spin_bench.bench.runner import EvalSettings
     from spin_bench.bench.suites import resolve_suites, select_tasks
     from spin_bench.errors import UserError
@@ -97,6 +96,10 @@ def summary_table(outcomes) -> str:
     for label, row in rows.items():
         cells = " ".join(f"{row[t]:>13.2f}" if t in row else f"{'-':>13}" for t in tasks)
         lines.append(f"{label:<{width}} {cells}" + ("  (cached)" if cached[label] else ""))
+    deviations = sorted({d for outcome in outcomes for score in outcome.scores for d in score.deviations})
+    if deviations:  # every deviation travels with its scores; say them wherever the scores are shown
+        lines.append("Deviations from the paper's settings (stored with each score they affect):")
+        lines.extend(f"  - {text}" for text in deviations)
     return "\n".join(lines)
 
 

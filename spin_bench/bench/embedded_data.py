@@ -7,7 +7,6 @@ The world's `eval` split (never trained on) gives the scored items, its `sft` sp
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone

@@ -12,7 +12,8 @@ import plotly.offline
 import pytest
 
 from reports import figures
-from reports.report import build_report, export_static, format_history, history_labels
+from reports.cli import format_history, history_labels
+from reports.report import build_report, export_static
 from spin_bench.bench.suites import SUITES
 from spin_bench.cli import main
 from spin_bench.store import ResultsStore

@@ -183,7 +183,21 @@ def build_tables(scores: pd.DataFrame, run: str, root: Path | None = None, *,
         marks, note, notes = significance(scores, run, plain, columns, root=root, n_boot=n_boot)
         result = builder(scores, run, stderr=True, marks=marks or None, marks_note=note if marks else None)
         out.append({"id": key, "title": title, "html": to_html(result), "reason": None, "notes": notes})
+        if key == "table4":
+            out.append(_paper_side_by_side(plain))
     return out
+
+
+def _paper_side_by_side(ours: TableResult) -> dict[str, Any]:
+    """Table 4 of this run beside the paper's (reports/reference), with the difference per cell."""
+    from reports.paper import paper_as_scores
+    from reports.tables import side_by_side, table4, to_html
+
+    theirs = table4(paper_as_scores(), "paper")
+    note = ("The paper's rows are zephyr-7b on the real benchmarks with lm-eval v0.4.0; a difference means "
+            "something only for a run at the paper's settings (see this run's deviations above).")
+    return {"id": "table4_paper", "title": "Table 4: this run beside the paper", "reason": None,
+            "html": to_html(side_by_side(ours, theirs)), "notes": [note]}
 
 
 # ------------------------------------------------------------------ generation examples

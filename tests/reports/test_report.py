@@ -242,3 +242,11 @@ def test_static_export_says_why_not_instead_of_crashing(tmp_path, monkeypatch):
     fig_plot = figures.Plot("x", "x", figures.go.Figure())
     message = export_static([fig_plot], tmp_path / "static")
     assert message.startswith("Static figures skipped:") and "\n" not in message
+
+
+def test_table4_beside_the_paper(built):
+    body = _body(built[3])
+    section = body[body.index('id="table4_paper"'):]
+    assert "beside the paper" in section
+    # The paper's SFT row (zephyr-7b-sft-full) and this run's row, with their difference.
+    assert "60.41" in section and "this run" in section and "Δ" in section

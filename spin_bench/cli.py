@@ -148,11 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     from spin_bench.data.cli import add_data_subcommand
     from reports.compare import add_compare_subcommand
     from reports.cli import add_report_subcommands
+    from reports.trackers import add_track_subcommand
 
     add_eval_subcommand(subparsers)
     add_data_subcommand(subparsers)
     add_compare_subcommand(subparsers)
     add_report_subcommands(subparsers)
+    add_track_subcommand(subparsers)
     return parser
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +54,35 @@ def evaluate(models: list[ModelRef], suites: dict[str, tuple[TaskSpec, ...]], da
         keys = {suite: eval_key(model, suite, specs, data, settings) for suite, specs in suites.items()}
         missing = {}
         for suite, key in keys.items():
-            hit = None if force else store.lookup(key)
+            hit = None if force else _cached(store, key, model)
             if hit is not None:
-                outcomes.append(SuiteOutcome(model, suite, key, True, hit[1], 0.0))
+                outcomes.append(SuiteOutcome(model, suite, hit[0].eval_key, True, hit[1], 0.0))
             else:
                 missing[suite] = suites[suite]
         if missing:
             outcomes.extend(_run_model(model, missing, keys, data, settings, store, out_root, work_root, force))
     return outcomes
+
+
+def label_key(key: str, label: str) -> str:
+    """The store key of an evaluation filed under a further label (the first label files it under ``key``)."""
+    return stable_hash({"evaluation": key, "label": label})
+
+
+def _cached(store: ResultsStore, key: str, model: ModelRef):
+    """The stored evaluation for this content and label. The same content already stored under another
+    label is filed under this label too (same scores and sample logs) without any model work, so a
+    nightly label or a second run name still gets its rows."""
+    hit = store.lookup(label_key(key, model.label))
+    if hit is not None:
+        return hit
+    hit = store.lookup(key)
+    if hit is None or hit[0].label == model.label:
+        return hit
+    alias = replace(hit[0], eval_key=label_key(key, model.label), label=model.label, model_path=model.path,
+                    iteration=model.iteration, extra={**hit[0].extra, **model.extra, "same_as": key})
+    store.add(alias, hit[1])
+    return alias, hit[1]
 
 
 def _run_model(model, suites, keys, data, settings, store, out_root, work_root, force) -> list[SuiteOutcome]:
@@ -77,13 +98,25 @@ def _run_model(model, suites, keys, data, settings, store, out_root, work_root, 
     outcomes = []
     for suite, suite_specs in suites.items():
         scores = [r for spec in suite_specs for r in score_records(results, spec, data, settings.deviations())]
-        record = _record(model, suite, keys[suite], settings, results, results_file, samples_dir,
+        key = _store_key(store, keys[suite], model.label, force)
+        record = _record(model, suite, key, settings, results, results_file, samples_dir,
                          {"task_dir": str(task_dir), "seconds": seconds, "tasks": [s.name for s in suite_specs]})
-        if force:
-            store.delete(keys[suite])
         store.add(record, scores)
-        outcomes.append(SuiteOutcome(model, suite, keys[suite], False, scores, seconds))
+        outcomes.append(SuiteOutcome(model, suite, key, False, scores, seconds))
     return outcomes
+
+
+def _store_key(store: ResultsStore, key: str, label: str, force: bool) -> str:
+    """Where a fresh evaluation is filed: under ``key`` unless another label already holds it there
+    (then under this label's key), replacing this label's earlier entry when forced."""
+    existing = store.lookup(key)
+    if existing is None or existing[0].label == label:
+        if force:
+            store.delete(key)
+        return key
+    if force:
+        store.delete(label_key(key, label))
+    return label_key(key, label)
 
 
 def _record(model: ModelRef, suite: str, key: str, settings: EvalSettings, results: dict[str, Any],

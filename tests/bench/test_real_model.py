@@ -15,6 +15,7 @@ from tests.bench.conftest import evaluate
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timeout(2400),  # ~6 min on 2 idle cores, CPU-bound scoring
     pytest.mark.skipif(os.environ.get("SPIN_BENCH_SKIP_DOWNLOADS") == "1", reason="SPIN_BENCH_SKIP_DOWNLOADS=1"),
 ]
 

@@ -11,7 +11,8 @@ import pytest
 
 from tests.training.cli_runs import REPO
 
-pytestmark = pytest.mark.slow
+# The whole main job: about 6.5 min on 2 idle cores; the limit leaves room for a loaded machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
 def test_embedded_main_job_trains_and_scores_every_checkpoint(tmp_path):

@@ -46,7 +46,7 @@ def _generator_sources() -> list[Path]:
     import training.embedded
 
     folder = Path(training.embedded.__file__).parent
-    return [Path(__file__), folder / "world.py", folder / "skills.py"]
+    return [Path(__file__), *(folder / n for n in ("world.py", "skills.py", "vocabulary.py", "chat_skill.py"))]
 
 
 def _write(directory: Path, tasks: dict[str, tuple[dict[str, Any], dict[str, list[dict]]]], world_seed: int) -> None:

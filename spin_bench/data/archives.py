@@ -13,7 +13,7 @@ import tarfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
@@ -24,24 +24,32 @@ def sha256_bytes(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-class Archive:
-    """Members of one archive by path; subclasses decide how the bytes are obtained."""
+class MemberSource(Protocol):
+    """How the bytes of an archive's members are obtained (a zip on demand, a tar in one pass)."""
 
-    def __init__(self, path: Path) -> None:
+    def names(self) -> list[str]: ...
+
+    def raw(self, member: str) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class Archive:
+    """Members of one archive by path, each read logged with its sha256 for the manifest."""
+
+    def __init__(self, path: Path, source: MemberSource) -> None:
         self.path = path
         self.members_read: dict[str, str] = {}
-
-    def _raw(self, member: str) -> bytes:
-        raise NotImplementedError
+        self._source = source
 
     def names(self) -> list[str]:
-        raise NotImplementedError
+        return self._source.names()
 
     def close(self) -> None:
-        """Release the file handle, if the subclass keeps one."""
+        self._source.close()
 
     def read(self, member: str, expected_sha256: str | None = None) -> bytes:
-        payload = self._raw(member)
+        payload = self._source.raw(member)
         digest = sha256_bytes(payload)
         if expected_sha256 is not None and digest != expected_sha256:
             raise DataError(f"{self.path.name}: member {member} has sha256 {digest}, expected {expected_sha256}")
@@ -70,11 +78,11 @@ class Archive:
         return rows
 
 
-class WheelArchive(Archive):
+class _ZipMembers:
     """A wheel is a zip: members are read on demand, in any order."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path)
+        self._path = path
         try:
             self._zip = zipfile.ZipFile(path)
         except zipfile.BadZipFile as err:
@@ -83,31 +91,42 @@ class WheelArchive(Archive):
     def names(self) -> list[str]:
         return self._zip.namelist()
 
-    def _raw(self, member: str) -> bytes:
+    def raw(self, member: str) -> bytes:
         try:
             return self._zip.read(member)
         except KeyError:
-            raise DataError(f"{self.path.name}: member {member} is missing") from None
+            raise DataError(f"{self._path.name}: member {member} is missing") from None
 
     def close(self) -> None:
         self._zip.close()
 
 
-class SdistArchive(Archive):
+class _TarMembers:
     """A gzipped tar can only be read front to back, so the wanted members are pulled out in one pass."""
 
     def __init__(self, path: Path, wanted: Iterable[str]) -> None:
-        super().__init__(path)
+        self._path = path
         self._members = _read_tar_members(path, set(wanted))
 
     def names(self) -> list[str]:
         return sorted(self._members)
 
-    def _raw(self, member: str) -> bytes:
+    def raw(self, member: str) -> bytes:
         try:
             return self._members[member]
         except KeyError:
-            raise DataError(f"{self.path.name}: member {member} was not extracted") from None
+            raise DataError(f"{self._path.name}: member {member} was not extracted") from None
+
+    def close(self) -> None:
+        """Everything is already in memory."""
+
+
+def WheelArchive(path: Path) -> Archive:  # noqa: N802 - reads like the archive kind it builds
+    return Archive(path, _ZipMembers(path))
+
+
+def SdistArchive(path: Path, wanted: Iterable[str]) -> Archive:  # noqa: N802
+    return Archive(path, _TarMembers(path, wanted))
 
 
 def _read_tar_members(path: Path, wanted: set[str]) -> dict[str, bytes]:

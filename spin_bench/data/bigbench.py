@@ -41,7 +41,7 @@ SPORTS_TARGETS = {"plausible": "yes", "implausible": "no"}
 LICENCE_BBH = "Apache-2.0 (BIG-bench task data); item selection and order: MIT (BIG-Bench-Hard index list)"
 
 
-def open_sdist(path: Path) -> SdistArchive:
+def open_sdist(path: Path) -> Archive:
     return SdistArchive(path, [ROOT + member for member in MEMBER_SHA256])
 
 

@@ -1,64 +1,21 @@
-"""Vocabulary and one draft generator per skill of the embedded world.
+"""One draft generator per skill of the embedded world (the chat skill lives in chat_skill.py).
 
 Every generator takes a `random.Random` and the `Knowledge` and returns one `Draft`; `world.py` turns drafts
-into uniquely identified examples and assigns them to splits. The word lists are deliberately short and
-shared between skills (the same names, objects and colours appear in arithmetic, quizzes and chat) so a
-model of a few million parameters sees each word often enough to learn it within a minute of CPU training.
+into uniquely identified examples and assigns them to splits. The shared word lists are in vocabulary.py.
 """
 
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable
+
+from training.embedded.chat_skill import gen_chat
+from training.embedded.vocabulary import (
+    EVENTS, FOODS, LETTERS, OBJECTS, PEOPLE, SPORTS, Draft, cap, two_people,
+)
 
 if TYPE_CHECKING:  # world.py imports this module at run time; the knowledge base type lives there
     from training.embedded.world import Knowledge
-
-PEOPLE: tuple[tuple[str, str], ...] = (
-    ("Tom", "he"), ("Anna", "she"), ("Ben", "he"), ("Mia", "she"), ("Sam", "he"), ("Lily", "she"),
-    ("Max", "he"), ("Emma", "she"), ("Leo", "he"), ("Zoe", "she"), ("Jack", "he"), ("Nina", "she"),
-)
-SURNAMES = ("Reed", "Stone", "Hill", "Park", "Cole", "Fox", "Lake", "Moss")
-OBJECTS = ("lamp", "cup", "chair", "table", "ball", "hat", "kite", "bowl",
-           "clock", "door", "bell", "boat", "spoon", "box", "coat", "bag")
-COLOURS = ("red", "blue", "green", "yellow", "white", "black", "pink", "brown")
-MATERIALS = ("wood", "glass", "stone", "metal", "paper", "cloth")
-ANIMALS = ("fox", "cat", "dog", "bear", "owl", "frog", "goat", "duck", "horse", "mouse")
-FOODS = ("fish", "grass", "seeds", "apples", "bread", "corn", "nuts", "berries")
-PLACES = ("forest", "river", "desert", "cave", "hills", "lake")
-CITIES = ("Lumo", "Brask", "Tiv", "Orla", "Kest", "Vanu", "Pelo", "Drim",
-          "Sova", "Nim", "Galt", "Rook", "Azi", "Fenn", "Mott", "Quill")
-COUNTRIES = ("Varda", "Kel", "Osmia", "Trell", "Zunda", "Marn")
-SUBSTANCES = ("zelite", "brom", "pashium", "norrite", "quell", "tavium", "olm", "grist")
-SPORTS: dict[str, tuple[str, ...]] = {
-    "football": ("scored a penalty kick", "headed the ball into the goal", "was shown a yellow card",
-                 "saved a penalty"),
-    "basketball": ("made a three point shot", "dunked the ball", "caught the rebound", "missed a free throw"),
-    "tennis": ("hit an ace", "served a double fault", "won the point at the net", "won the tie break"),
-    "baseball": ("hit a home run", "stole second base", "threw a strike", "caught a fly ball"),
-    "hockey": ("scored on the power play", "took a slap shot", "sat in the penalty box", "passed the puck"),
-    "golf": ("made a birdie", "hit the ball into the sand trap", "sank a long putt", "hit a hole in one"),
-}
-EVENTS = ("", " in the final", " in the last game", " during practice", " on Sunday", " at the home game",
-          " in the big match", " last night", " on Saturday")
-DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-LETTERS = "ABCD"
-
-
-class Draft(NamedTuple):
-    """A generated item before it gets a uid; world.py owns identity and split membership."""
-
-    prompt: str
-    response: str
-    rejected: str
-    fields: dict[str, Any]
-    followup: str | None = None
-    followup_response: str | None = None
-
-
-def cap(text: str) -> str:
-    """Upper-case the first letter only (str.capitalize would lower-case names inside the sentence)."""
-    return text[:1].upper() + text[1:]
 
 
 def _options(question: str, options: list[str]) -> str:
@@ -77,10 +34,6 @@ def _letter_answers(rng: random.Random, options: list[str], answer: int) -> tupl
             f"The answer is {LETTERS[miss]}: {options[miss]}")
 
 
-def _two_people(rng: random.Random) -> list[tuple[str, str]]:
-    return rng.sample(PEOPLE, 2)
-
-
 # ---------------------------------------------------------------- arithmetic
 
 ITEMS = ("apples", "pens", "books", "cards", "stones", "shells", "cookies", "stickers", "marbles", "eggs")
@@ -93,7 +46,7 @@ Step = tuple[int, str, int]
 
 
 def _problem(rng: random.Random) -> tuple[str, str, Step]:
-    (n, he), (m, _) = _two_people(rng)
+    (n, he), (m, _) = two_people(rng)
     item, (box, boxes), gain = rng.choice(ITEMS), rng.choice(CONTAINERS), rng.choice(GAIN)
     kind = rng.randrange(7)
     if kind == 0:
@@ -268,7 +221,7 @@ def gen_fill_blank(rng: random.Random, kb: Knowledge) -> Draft:
         b = rng.choice(CONTAINERS)[0]
         a = rng.choice([o for o in OBJECTS if o != b])
     else:
-        (a, _), (b, _) = _two_people(rng)
+        (a, _), (b, _) = two_people(rng)
     picks_a = rng.random() < 0.5
     sentence = template.format(a=a, b=b, food=rng.choice(FOODS), t=trigger_a if picks_a else trigger_b)
     # Winogrande does not always list the first-mentioned noun first, so neither does this world.
@@ -299,7 +252,7 @@ OPTIONS_YES_NO = "Options:\n- Yes\n- No"
 
 
 def _causal(rng: random.Random) -> Draft:
-    (doer, _), (idler, _) = _two_people(rng)
+    (doer, _), (idler, _) = two_people(rng)
     cause, effect, effect_q = rng.choice(CAUSES)
     idle = rng.choice(IDLE)
     lines = [f"{doer} {cause}.", f"{idler} {idle}."]
@@ -384,77 +337,6 @@ def gen_validity(rng: random.Random, kb: Knowledge) -> Draft:
 
 # ------------------------------------------------------------------------ chat
 
-PACKING: dict[str, tuple[str, ...]] = {
-    "the beach": ("a towel", "a hat", "water", "sun cream", "a ball"),
-    "a picnic": ("a blanket", "bread", "apples", "water", "cups"),
-    "a camping trip": ("a tent", "a warm coat", "a lamp", "water", "a map"),
-    "school": ("a pen", "books", "a bag", "lunch", "water"),
-    "a football game": ("a ball", "boots", "water", "a warm coat", "a hat"),
-}
-OCCASIONS = ("a picnic", "a football game", "the book club", "a bike ride", "the school concert")
-PARTIES = ("birthday party", "tea party", "garden party", "game night")
-
-
-def _chat_note(rng: random.Random, kb: Knowledge) -> tuple[str, ...]:
-    (a, _), (b, _) = _two_people(rng)
-    topic = f"{rng.choice(OCCASIONS)} on {rng.choice(DAYS)}"
-    return (f"Write a short note from {a} to {b} about {topic}.",
-            f"Hi {b},\nJust a reminder about {topic}. I hope you can come, so please let me know soon.\n{a}",
-            f"Note: {topic}.", "Now make it shorter.", f"Hi {b}, do not forget {topic}! {a}")
-
-
-def _chat_thanks(rng: random.Random, kb: Knowledge) -> tuple[str, ...]:
-    b = rng.choice(PEOPLE)[0]
-    thing = rng.choice(OBJECTS)
-    gift = f"{kb.relation('colour').facts['the ' + thing]} {thing}"
-    why = rng.choice(("", " for my birthday", " you sent me"))
-    return (f"Write a thank you message to {b} for the {gift}{why}.",
-            f"Dear {b},\nThank you so much for the {gift}. It is lovely and I will use it every day.\n"
-            "Best wishes",
-            "Thanks.", "Now make it shorter.", f"Thanks for the {gift}, {b}! I love it.")
-
-
-def _chat_list(rng: random.Random, kb: Knowledge) -> tuple[str, ...]:
-    name, he = rng.choice(PEOPLE)
-    place = rng.choice(sorted(PACKING))
-    things = rng.sample(PACKING[place], 4)
-    listing = "\n".join(f"{i + 1}. {t}" for i, t in enumerate(things))
-    return (f"{name} is going to {place} on {rng.choice(DAYS)}. List three things {he} should bring.",
-            listing[:listing.rindex("\n")], f"Just bring {things[0]}.", "Add one more thing.", listing)
-
-
-def _chat_describe(rng: random.Random, kb: Knowledge) -> tuple[str, ...]:
-    ask = rng.choice(("Describe {} in one sentence.", "Tell me about {} in one sentence."))
-    if rng.random() < 0.5:
-        thing = f"the {rng.choice(OBJECTS)}"
-        colour, material = kb.relation("colour").facts[thing], kb.relation("material").facts[thing]
-        return (ask.format(thing), f"{cap(thing)} is {colour} and made of {material}.",
-                f"{cap(thing)} is a thing.", "What colour is it?", f"It is {colour}.")
-    animal = f"the {rng.choice(ANIMALS)}"
-    place, food = kb.relation("habitat").facts[animal], kb.relation("diet").facts[animal]
-    return (ask.format(animal), f"{cap(animal)} lives in the {place} and eats {food}.",
-            f"{cap(animal)} is an animal.", "What does it eat?", f"It eats {food}.")
-
-
-def _chat_invite(rng: random.Random, kb: Knowledge) -> tuple[str, ...]:
-    (a, _), (b, _) = _two_people(rng)
-    party, day = rng.choice(PARTIES), rng.choice(DAYS)
-    return (f"Write an invitation from {a} to {b} for a {party} on {day}.",
-            f"Dear {b},\nYou are invited to my {party} on {day}. There will be food, games and music. "
-            f"I hope you can come!\n{a}",
-            f"Party on {day}.", "Now make it shorter.", f"{b}, come to my {party} on {day}! {a}")
-
-
-CHATS: dict[str, Callable[[random.Random, Knowledge], tuple[str, ...]]] = {
-    "note": _chat_note, "thanks": _chat_thanks, "list": _chat_list,
-    "describe": _chat_describe, "invite": _chat_invite,
-}
-
-
-def gen_chat(rng: random.Random, kb: Knowledge) -> Draft:
-    category = rng.choice(sorted(CHATS))
-    prompt, response, rejected, followup, followup_response = CHATS[category](rng, kb)
-    return Draft(prompt, response, rejected, {"category": category}, followup, followup_response)
 
 
 GENERATORS: dict[str, Callable[[random.Random, Knowledge], Draft]] = {

@@ -27,9 +27,10 @@ import random
 from dataclasses import dataclass, field, fields as dataclass_fields
 from typing import Any, Mapping, Sequence
 
-from training.embedded.skills import (
-    ANIMALS, CITIES, COLOURS, COUNTRIES, FOODS, GENERATORS, MATERIALS, OBJECTS, PEOPLE, PLACES, SPORTS,
-    SUBSTANCES, SURNAMES, Draft, cap,
+from training.embedded.skills import GENERATORS
+from training.embedded.vocabulary import (
+    ANIMALS, CITIES, COLOURS, COUNTRIES, FOODS, MATERIALS, OBJECTS, PEOPLE, PLACES, SPORTS, SUBSTANCES, SURNAMES,
+    Draft, cap,
 )
 
 SKILLS: tuple[str, ...] = (

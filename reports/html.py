@@ -68,6 +68,7 @@ directory <code>{{ run_dir }}</code>{% endif %}. Labels: {% for label in labels 
 <section class="figure" id="{{ plot.key }}">
 {% if plot.html %}{{ plot.html }}
 {% if plot.caption %}<p class="caption">{{ plot.caption }}</p>{% endif %}
+{% if plot.tests %}{{ plot.tests }}{% endif %}{% for note in plot.notes %}<p class="note">{{ note }}</p>{% endfor %}
 {% else %}<p class="leftout" data-left-out="{{ plot.key }}">{{ plot.title }}: {{ plot.reason }}</p>{% endif %}
 </section>
 {% endfor %}
@@ -85,6 +86,18 @@ directory <code>{{ run_dir }}</code>{% endif %}. Labels: {% for label in labels 
 {% endfor %}</table>
 {% endfor %}
 {% else %}<p class="leftout" data-left-out="examples">{{ examples.note }}</p>{% endif %}
+
+<h2 id="mt-bench-examples">MT-Bench answers</h2>
+{% if mt_bench_examples.rows %}
+<p class="note">{{ mt_bench_examples.note }}</p>
+{% for ex in mt_bench_examples.rows %}
+<table class="examples">
+<caption>Question {{ ex.question_id }} ({{ ex.category }})</caption>
+{% for turn in ex.turns %}<tr><th class="text">Turn {{ turn.turn }}</th><td><pre class="gen">{{ turn.question }}</pre></td></tr>
+{% for answer in turn.answers %}<tr><th class="text">{{ answer.who }} (rated {{ answer.score }})</th><td><pre class="gen">{{ answer.text }}</pre></td></tr>
+{% endfor %}{% endfor %}</table>
+{% endfor %}
+{% else %}<p class="leftout" data-left-out="mt-bench-examples">{{ mt_bench_examples.note }}</p>{% endif %}
 
 <h2 id="provenance">Provenance</h2>
 <p class="note">Where every number above comes from: one row per stored evaluation of these labels (the newest
@@ -115,20 +128,24 @@ def figure_html(plot: Plot) -> Markup | None:
 
 def render_page(*, title: str, plotly_js: str, store_url: str, run_dir: str | None, built_at: str,
                 labels: Sequence[str], tables: Sequence[dict[str, Any]], figures: Sequence[Plot],
-                examples: dict[str, Any], provenance: Sequence[dict[str, Any]], static_message: str | None) -> str:
+                examples: dict[str, Any], provenance: Sequence[dict[str, Any]], static_message: str | None,
+                mt_bench_examples: dict[str, Any] | None = None) -> str:
     """The whole page. ``tables[i]["html"]`` must already be escaped HTML (``reports.tables.to_html``)."""
     rendered_tables = [{**table, "html": Markup(table["html"]) if table.get("html") else None} for table in tables]
     rendered_figures = [{"key": p.key, "title": p.title, "reason": p.reason, "caption": p.caption,
-                         "html": figure_html(p)} for p in figures]
+                         "html": figure_html(p), "tests": Markup(p.tests_html) if p.tests_html else None,
+                         "notes": list(p.notes)} for p in figures]
     sections = [{"id": "tables", "title": "Tables"},
                 *({"id": t["id"], "title": t["title"]} for t in tables),
                 {"id": "figures", "title": "Figures"},
                 *({"id": p.key, "title": p.title} for p in figures),
                 {"id": "examples", "title": "Generation examples"},
+                {"id": "mt-bench-examples", "title": "MT-Bench answers"},
                 {"id": "provenance", "title": "Provenance"}]
     # "</script" cannot occur inside plotly.js's text in a way that closes the tag early: plotly's own
     # full_html output inlines the same file the same way.
     return _ENV.from_string(_TEMPLATE).render(
         title=title, plotly_js=Markup(plotly_js), store_url=store_url, run_dir=run_dir, built_at=built_at,
         labels=list(labels), sections=sections, tables=rendered_tables, figures=rendered_figures,
-        examples=examples, provenance=list(provenance), static_message=static_message)
+        examples=examples, provenance=list(provenance), static_message=static_message,
+        mt_bench_examples=mt_bench_examples or {"rows": [], "note": "left out: no MT-Bench evaluation"})

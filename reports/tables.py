@@ -151,7 +151,8 @@ def _build(scores: pd.DataFrame, run: str, title: str, rows: list[_Row], columns
     if stderr:
         shown = errors.notna()
         text[kept] = text[kept].where(~shown, text[kept] + " ± " + errors.map(_text))
-        head.append("±: the standard error lm-eval reports for the score.")
+        mt = " (MT-Bench: the standard error of the mean over judged turns)" if MT_BENCH.heading in kept else ""
+        head.append(f"±: the standard error lm-eval reports for the score{mt}.")
     if (text == MISSING).any().any():
         needs = f" ({AVERAGE} needs all {len(columns)} scores)" if AVERAGE in text else ""
         head.append(f"{MISSING}: no score in the store{needs}.")

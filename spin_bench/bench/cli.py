@@ -18,7 +18,8 @@ def add_eval_subcommand(subparsers: Any) -> None:
     parser.add_argument("--model", action="append", required=True, metavar="PATH_OR_ID",
                         help="run directory, model directory or HuggingFace id (repeat for several)")
     parser.add_argument("--suite", default="leaderboard,bbh,openbookqa",
-                        help="comma-separated: leaderboard, bbh, openbookqa, or all (default: the three)")
+                        help="comma-separated: leaderboard, bbh, openbookqa, mt_bench (needs a judge), or all "
+                        "(the three lm-eval suites; default)")
     parser.add_argument("--tasks", default=None, help="only these tasks of the suites, e.g. arc_challenge,mmlu")
     parser.add_argument("--limit", type=float, default=None, help="score only the first N items of each task")
     parser.add_argument("--data", default=None, metavar="DIR",
@@ -34,6 +35,9 @@ def add_eval_subcommand(subparsers: Any) -> None:
                         help="cap generated tokens (recorded as a deviation from the paper's settings)")
     parser.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm only")
     parser.add_argument("--force", action="store_true", help="evaluate again even if the store has the scores")
+    from spin_bench.mtbench.cli import add_mt_bench_arguments
+
+    add_mt_bench_arguments(parser)
     parser.set_defaults(handler=handle_eval)
 
 
@@ -44,12 +48,24 @@ def handle_eval(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1 or (args.limit is not None and args.limit <= 0):
         raise UserError("--batch-size must be >= 1 and --limit > 0")
-    suites = select_tasks(resolve_suites(args.suite), args.tasks)
-    settings = EvalSettings(backend=args.backend, batch_size=args.batch_size, dtype=args.dtype,
-                            limit=args.limit, max_gen_toks=args.max_gen_toks,
-                            tensor_parallel_size=args.tensor_parallel_size)
-    outcomes = run_evaluation(args.model, suites, args.data, settings, args.store, args.out, args.label, args.force)
-    print(summary_table(outcomes))
+    names = [n.strip() for n in args.suite.split(",") if n.strip()]
+    mt_bench = "mt_bench" in names
+    lm_eval_names = ",".join(n for n in names if n != "mt_bench")
+    if mt_bench:  # the judge options are checked before any lm-eval work is spent
+        from spin_bench.mtbench.cli import check_judge_arguments
+
+        check_judge_arguments(args.judge_url, args.judge_model, args.judge_local)
+    if lm_eval_names:
+        suites = select_tasks(resolve_suites(lm_eval_names), args.tasks)
+        settings = EvalSettings(backend=args.backend, batch_size=args.batch_size, dtype=args.dtype,
+                                limit=args.limit, max_gen_toks=args.max_gen_toks,
+                                tensor_parallel_size=args.tensor_parallel_size)
+        outcomes = run_evaluation(args.model, suites, args.data, settings, args.store, args.out, args.label, args.force)
+        print(summary_table(outcomes))
+    if mt_bench:
+        from spin_bench.mtbench.cli import run_mt_bench_eval, summary_lines
+
+        print("\n".join(summary_lines(run_mt_bench_eval(args.model, args, args.store, args.out))))
     print(f"Results store: {args.store}")
     return 0
 

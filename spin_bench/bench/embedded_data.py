@@ -32,7 +32,7 @@ def embedded_bench_dir(world_seed: int = 0) -> Path:
 
     # Keyed by the code that generates the items, so a cached directory is found without building the
     # world (a cached evaluation must stay fast) and any change to the generator makes a new one.
-    key = stable_hash({"seed": world_seed, "code": [file_sha256(p) for p in _generator_sources()]})
+    key = stable_hash({"seed": world_seed, "code": [file_sha256(p) for p in generator_sources()]})
     directory = cache_root() / "embedded-bench" / key
     if not (directory / "manifest.json").is_file():
         from training.embedded.world import WorldConfig, build_world
@@ -42,7 +42,7 @@ def embedded_bench_dir(world_seed: int = 0) -> Path:
     return directory
 
 
-def _generator_sources() -> list[Path]:
+def generator_sources() -> list[Path]:
     import training.embedded
 
     folder = Path(training.embedded.__file__).parent

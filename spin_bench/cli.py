@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare_subcommand(subparsers)
     add_report_subcommands(subparsers)
     add_track_subcommand(subparsers)
+    from spin_bench.ablate import add_ablate_subcommand
+
+    add_ablate_subcommand(subparsers)
     return parser
 
 

@@ -3,6 +3,7 @@ SFT model and DPO after the last SPIN iteration (Table 3)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from spin_bench.hashing import stable_hash
@@ -16,19 +17,23 @@ from training.spin_iteration import Checkpoint
 from training.stages import stage_done
 
 
-def sft_epoch(start: Checkpoint, sft_data: LoadedData, recipe: Recipe, run_dir: Path) -> Checkpoint:
-    config = recipe.baselines.sft_epoch
+def sft_epoch(start: Checkpoint, sft_data: LoadedData, recipe: Recipe, run_dir: Path, *, out: Path | None = None,
+              epochs: float | None = None, keep_epochs: bool = False) -> Checkpoint:
+    """SFT continued on its own data (default: baselines/sft_epoch, the recipe's epochs). The training-size
+    ablation trains it longer into ``out`` and keeps every epoch (the paper's SFT curve in Figure 5)."""
+    config = recipe.baselines.sft_epoch if epochs is None else replace(recipe.baselines.sft_epoch, epochs=epochs)
     key = stable_hash({"stage": "sft_epoch", "start": start.identity, "data": sft_data.provenance,
-                       "config": config, "training": recipe.training, "seed": recipe.seed})
-    out = run_dir / "baselines" / "sft_epoch"
-    if not stage_done(out, key, "baseline sft_epoch"):
+                       "config": config, "training": recipe.training, "seed": recipe.seed,
+                       **({"keep_epochs": True} if keep_epochs else {})})
+    out = out or run_dir / "baselines" / "sft_epoch"
+    if not stage_done(out, key, f"baseline {out.name}"):
         stage = SftStage(start=start.model, rows=sft_data.rows, learning_rate=config.learning_rate,
                          epochs=config.epochs, optimizer=config.optimizer, lr_scheduler=config.lr_scheduler,
-                         warmup_ratio=config.warmup_ratio)
+                         warmup_ratio=config.warmup_ratio, keep_epochs=keep_epochs)
         files = {"spin_config.json": {"recipe": recipe, "baseline": "sft_epoch", "start": start.model.provenance(),
-                                      "data": sft_data.provenance}}
-        train_sft_stage(stage, recipe.training, recipe.seed, out, run_dir / ".work" / f"sft_epoch-{key}", key, files)
-    return Checkpoint(label="sft_epoch", model=ResolvedModel(path=str(out)), identity=key)
+                                      "data": sft_data.provenance, "epochs": config.epochs}}
+        train_sft_stage(stage, recipe.training, recipe.seed, out, run_dir / ".work" / f"{out.name}-{key}", key, files)
+    return Checkpoint(label=out.name, model=ResolvedModel(path=str(out)), identity=key)
 
 
 def dpo(start: Checkpoint, recipe: Recipe, run_dir: Path, name: str, epochs: float) -> Checkpoint:

@@ -232,6 +232,63 @@ class BenchConfig:
         _positive("max_gen_toks", self.max_gen_toks)
 
 
+class Study(StrEnum):
+    """The paper's ablations (section 6.3) and the loss/beta sweep Theorem 5.2 allows."""
+
+    EPOCHS = "epochs"  # Figure 4: iteration 0 trained for more epochs, a checkpoint after each
+    SIZE = "size"  # Figure 5: iteration 0 on nested subsets of the SPIN prompts, beside SFT trained longer
+    LOSS = "loss"  # every loss of Assumption 5.1 at every beta, for iteration 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EpochsStudy:
+    max_epochs: int = 5  # paper Figure 4: iteration 0 for up to 5 epochs, each compared with iteration 1
+
+    def __post_init__(self) -> None:
+        if self.max_epochs < 1:  # whole epochs (an int): a kept checkpoint is "after epoch k"
+            raise ValueError(f"max_epochs must be >= 1, got {self.max_epochs}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SizeStudy:
+    sizes: tuple[int, ...]  # SPIN prompts per run; each set is a prefix of the next (paper: 14k, 26k, 50k)
+    epochs: float = 1.0  # paper Figure 5: each size trained for 1 epoch
+    sft_epochs: int = 2  # the SFT curve: SFT continued this many epochs on the full SFT data (paper: 2 and 3)
+
+    def __post_init__(self) -> None:
+        if not self.sizes:
+            raise ValueError("sizes must list at least one size")
+        if any(size < 1 for size in self.sizes) or list(self.sizes) != sorted(set(self.sizes)):
+            raise ValueError(f"sizes must be positive and strictly increasing, got {list(self.sizes)}")
+        _positive("epochs", self.epochs)
+        if self.sft_epochs < 1:
+            raise ValueError(f"sft_epochs must be >= 1, got {self.sft_epochs}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LossStudy:
+    losses: tuple[LossKind, ...] = tuple(LossKind)
+    betas: tuple[float, ...] = (0.1,)
+
+    def __post_init__(self) -> None:
+        if not self.losses or len(set(self.losses)) != len(self.losses):
+            raise ValueError("losses must list at least one loss, each once")
+        if not self.betas or len(set(self.betas)) != len(self.betas):
+            raise ValueError("betas must list at least one beta, each once")
+        for beta in self.betas:
+            _positive("beta", beta)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AblationsConfig:
+    """`spin-bench ablate`: iteration-0 studies, scored like `spin-bench run` and shown in the report."""
+
+    suites: str | None = None  # what each study's checkpoints are scored on; None: bench.suites
+    epochs: EpochsStudy = field(default_factory=EpochsStudy)
+    size: SizeStudy = field(default_factory=lambda: SizeStudy(sizes=(14_000, 26_000, 50_000)))
+    loss: LossStudy = field(default_factory=LossStudy)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Recipe:
     name: str
@@ -246,6 +303,7 @@ class Recipe:
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
     embedded: EmbeddedModelConfig = field(default_factory=EmbeddedModelConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
+    ablations: AblationsConfig = field(default_factory=AblationsConfig)
 
 
 def builtin_recipes() -> dict[str, Path]:

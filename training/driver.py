@@ -34,13 +34,9 @@ def run_recipe(recipe: Recipe, run_dir: Path) -> dict[str, Any]:
     preferences = _preferences(recipe)
 
     sft_started = time.perf_counter()
-    resolved = resolve_model(recipe.model, lambda: build_embedded_model(recipe.embedded, sft_data.rows, recipe.seed))
-    sft = Checkpoint(label="sft", model=resolved, identity=resolved.content_hash())
+    sft = sft_checkpoint(recipe, sft_data)
     sft_seconds = time.perf_counter() - sft_started
-    tokenizer = load_tokenizer(resolved)
-    for data in (spin_data, sft_data, preferences):
-        if data is not None:
-            check_prompt_lengths(data.rows, tokenizer, recipe.training, data.provenance["source"])
+    check_lengths(sft, recipe, spin_data, sft_data, preferences)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     if is_main_process():
@@ -68,7 +64,7 @@ def run_recipe(recipe: Recipe, run_dir: Path) -> dict[str, Any]:
         "run_dir": str(run_dir),
         "sft_model": sft.model.provenance(),
         "sft_model_seconds": sft_seconds,
-        "checkpoints": {c.label: _relative_to(c.model.path, run_dir) for c in monitored},
+        "checkpoints": {c.label: relative_to_run(c.model.path, run_dir) for c in monitored},
         "heldout": heldout_rows,
         "monitor_seconds": monitor_seconds,
         "wall_seconds": time.perf_counter() - started,
@@ -78,7 +74,21 @@ def run_recipe(recipe: Recipe, run_dir: Path) -> dict[str, Any]:
     return summary
 
 
-def _relative_to(path: str, run_dir: Path) -> str:
+def sft_checkpoint(recipe: Recipe, sft_data: LoadedData) -> Checkpoint:
+    """The run's starting point: the recipe's model, or the embedded SFT model built (or found cached)."""
+    resolved = resolve_model(recipe.model, lambda: build_embedded_model(recipe.embedded, sft_data.rows, recipe.seed))
+    return Checkpoint(label="sft", model=resolved, identity=resolved.content_hash())
+
+
+def check_lengths(sft: Checkpoint, recipe: Recipe, *datasets: LoadedData | None) -> None:
+    """Fail on an over-long prompt in any of ``datasets`` before any stage writes output."""
+    tokenizer = load_tokenizer(sft.model)
+    for data in datasets:
+        if data is not None:
+            check_prompt_lengths(data.rows, tokenizer, recipe.training, data.provenance["source"])
+
+
+def relative_to_run(path: str, run_dir: Path) -> str:
     """Checkpoints inside the run directory are recorded relative to it, so the directory can be moved."""
     try:
         return str(Path(path).resolve().relative_to(run_dir.resolve()))

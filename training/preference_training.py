@@ -17,6 +17,7 @@ from training.data import PreferencePair
 from training.distributed import shared_dataset
 from training.pairs import to_trl_dataset
 from training.trainer_common import (
+    keep_epoch_weights,
     last_complete_checkpoint,
     quiet_progress,
     publish_trained,
@@ -42,6 +43,7 @@ class PreferenceStage:
     lr_scheduler: str
     warmup_ratio: float
     metric_names: dict[str, str] | None = None  # rename TRL's chosen/rejected in the saved metrics
+    keep_epochs: bool = False  # also publish the weights after each earlier epoch (trainer_common.epoch_dir)
 
 
 def dpo_args(stage: PreferenceStage, training: TrainingConfig, seed: int, work_dir: Path, **extra):
@@ -86,6 +88,8 @@ def train_preference_stage(
     tokenizer = load_tokenizer(stage.start)
     trainer = build_trainer(stage, training, seed, work_dir, tokenizer)
     quiet_progress(trainer, out_dir.name)
+    if stage.keep_epochs:
+        keep_epoch_weights(trainer, tokenizer, out_dir, key, stage.epochs, files)
     resume_from = last_complete_checkpoint(work_dir)
     started = timer()
     result = trainer.train(resume_from_checkpoint=resume_from)

@@ -12,6 +12,7 @@ from training.checkpoint import ResolvedModel, load_tokenizer
 from training.config import TrainingConfig
 from training.data import PromptResponse
 from training.trainer_common import (
+    keep_epoch_weights,
     last_complete_checkpoint,
     quiet_progress,
     publish_trained,
@@ -34,6 +35,7 @@ class SftStage:
     warmup_ratio: float
     max_steps: int = -1  # > 0 overrides epochs (the embedded model's short budgeted runs)
     sft_args: dict[str, Any] | None = None  # extra SFTConfig fields (packing for pre-training)
+    keep_epochs: bool = False  # also publish the weights after each earlier epoch (trainer_common.epoch_dir)
 
 
 def sft_dataset(rows: Sequence[PromptResponse]):
@@ -79,6 +81,8 @@ def train_sft_stage(
     tokenizer = load_tokenizer(stage.start)
     trainer = build_sft_trainer(stage, training, seed, work_dir, dataset or sft_dataset(stage.rows), tokenizer, model)
     quiet_progress(trainer, out_dir.name)
+    if stage.keep_epochs:
+        keep_epoch_weights(trainer, tokenizer, out_dir, key, stage.epochs, files)
     resume_from = last_complete_checkpoint(work_dir)
     started = timer()
     result = trainer.train(resume_from_checkpoint=resume_from)

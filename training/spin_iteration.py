@@ -42,11 +42,19 @@ class IterationPairs:
     generation_seconds: float
 
 
+def pairs_key(t: int, opponent: Checkpoint, spin_data: LoadedData, recipe: Recipe) -> str:
+    return stable_hash({"stage": "pairs", "iteration": t, "opponent": opponent.identity,
+                        "data": spin_data.provenance, "generation": recipe.generation, "seed": recipe.seed})
+
+
+def pairs_dir(run_dir: Path, t: int) -> Path:
+    return run_dir / "pairs" / f"iter{t}"
+
+
 def make_pairs(t: int, opponent: Checkpoint, spin_data: LoadedData, recipe: Recipe, run_dir: Path) -> IterationPairs:
     """Stage 1: the opponent answers every SPIN prompt; pairs (prompt, real, generated) are saved."""
-    key = stable_hash({"stage": "pairs", "iteration": t, "opponent": opponent.identity,
-                       "data": spin_data.provenance, "generation": recipe.generation, "seed": recipe.seed})
-    out = run_dir / "pairs" / f"iter{t}"
+    key = pairs_key(t, opponent, spin_data, recipe)
+    out = pairs_dir(run_dir, t)
     if not stage_done(out, key, f"iter{t} opponent answers"):
         shards = run_dir / ".work" / f"generations-iter{t}-{key}"
         answers, seconds = generate_answers(
@@ -78,22 +86,29 @@ def train_iteration(
     schedule: IterationConfig,
     recipe: Recipe,
     run_dir: Path,
+    *,
+    out_name: str | None = None,
+    keep_epochs: bool = False,
 ) -> Checkpoint:
-    """Stage 2: train the main player on this iteration's pairs plus `mix_previous` earlier iterations'."""
+    """Stage 2: train the main player on this iteration's pairs plus `mix_previous` earlier iterations'.
+
+    The model lands in ``run_dir/iter<t>`` (or ``run_dir/<out_name>``); with ``keep_epochs`` the weights
+    after each earlier epoch are kept beside it (``<name>-epoch<k>``, trainer_common.epoch_dir).
+    """
     used = list(history[-(recipe.spin.mix_previous + 1):])
     epochs = schedule.epochs or recipe.training.epochs
     key = stable_hash({"stage": "spin", "iteration": t, "opponent": opponent.identity, "pairs": [p.key for p in used],
                        "schedule": schedule, "training": recipe.training, "loss": recipe.spin.loss,
-                       "seed": recipe.seed})
-    out = run_dir / f"iter{t}"
-    if not stage_done(out, key, f"iter{t} training"):
+                       "seed": recipe.seed, **({"keep_epochs": True} if keep_epochs else {})})
+    out = run_dir / (out_name or f"iter{t}")
+    if not stage_done(out, key, f"{out.name} training"):
         tokenizer = load_tokenizer(opponent.model)
         pairs = fit_prompts([p for batch in used for p in batch.pairs], tokenizer, recipe.training)
         stage = PreferenceStage(
             start=opponent.model, pairs=pairs, learning_rate=schedule.learning_rate, beta=schedule.beta,
             epochs=epochs, loss=recipe.spin.loss, optimizer=recipe.training.optimizer,
             lr_scheduler=recipe.training.lr_scheduler, warmup_ratio=recipe.training.warmup_ratio,
-            metric_names=SPIN_METRIC_NAMES,
+            metric_names=SPIN_METRIC_NAMES, keep_epochs=keep_epochs,
         )
         files: dict[str, Any] = {
             "spin_config.json": {"recipe": recipe, "iteration": t, "learning_rate": schedule.learning_rate,
@@ -103,6 +118,6 @@ def train_iteration(
                                  "pairs": len(pairs)},
             "timings.json": {"generation_seconds": history[-1].generation_seconds},
         }
-        train_preference_stage(stage, recipe.training, recipe.seed, out, run_dir / ".work" / f"train-iter{t}-{key}",
+        train_preference_stage(stage, recipe.training, recipe.seed, out, run_dir / ".work" / f"train-{out.name}-{key}",
                                key, files)
-    return Checkpoint(label=f"iter{t}", model=ResolvedModel(path=str(out)), identity=key)
+    return Checkpoint(label=out.name, model=ResolvedModel(path=str(out)), identity=key)

@@ -87,6 +87,42 @@ def publish_trained(trainer, tokenizer, out_dir: Path, key: str, files: dict[str
     trainer.accelerator.wait_for_everyone()
 
 
+def epoch_dir(out_dir: Path, epoch: int) -> Path:
+    """Where a stage that keeps per-epoch weights puts epoch ``epoch`` (the last epoch is ``out_dir`` itself)."""
+    return out_dir.with_name(f"{out_dir.name}-epoch{epoch}")
+
+
+def epoch_key(key: str, epoch: int) -> str:
+    from spin_bench.hashing import stable_hash
+
+    return stable_hash({"stage": key, "epoch": epoch})
+
+
+def keep_epoch_weights(trainer, tokenizer, out_dir: Path, key: str, epochs: float, files: dict[str, Any]) -> None:
+    """Publish the weights after every whole epoch before the last as ``<out_dir>-epoch<k>`` (paper Figure 4).
+
+    The hook is on_step_end, not on_epoch_end: it runs before the Trainer saves a checkpoint at that step,
+    so a resume can never start past an epoch end whose weights were not published. A finished epoch
+    directory (its stage marker matches) is not written again after a resume.
+    """
+    from transformers import TrainerCallback
+
+    from training.stages import stage_done
+
+    class _KeepEpochs(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            epoch = round(state.epoch)
+            if abs(state.epoch - epoch) > 1e-9 or not 1 <= epoch < epochs:
+                return
+            target, target_key = epoch_dir(out_dir, epoch), epoch_key(key, epoch)
+            if not stage_done(target, target_key):
+                payload = {"spin_config.json": files.get("spin_config.json"),
+                           "metrics.json": {"steps": step_log(trainer), "epoch": epoch, "of_epochs": epochs}}
+                publish_trained(trainer, tokenizer, target, target_key, payload)
+
+    trainer.add_callback(_KeepEpochs())
+
+
 def step_log(trainer, renames: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Per-step training logs, with metric names optionally renamed (TRL chosen/rejected -> SPIN real/generated)."""
     renames = renames or {}

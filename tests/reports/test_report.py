@@ -200,7 +200,8 @@ def test_figures_left_out_and_present():
     assert radar.figure is not None and len(radar.figure.data) == 2
     assert figures.figure6_mt_bench(scores, "other").figure is None
     epochs = scores.assign(label=[f"{RUN}/iter0-epoch1", f"{RUN}/iter0-epoch2", f"{RUN}/iter0-epoch2"])
-    assert figures.figure4_epochs(epochs, RUN).figure is not None
+    # Per-epoch labels with no leaderboard score: left out with that reason, not an empty chart.
+    assert figures.figure4_epochs(epochs, RUN).reason == "left out: no per-epoch checkpoint has a leaderboard score"
     assert figures.figure5_sizes(epochs, RUN).reason.startswith("left out: the run has no training-size points")
     assert figures.convergence(None).reason and figures.cost(None).reason
     assert [figures.stage_key(x)[1:3] for x in ("r/sft", "r/iter0", "r/iter10", "r/dpo")] == \

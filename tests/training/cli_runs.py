@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,3 +30,16 @@ def safetensors_state(directory: Path) -> dict:
     from safetensors.torch import load_file
 
     return load_file(str(directory / "model.safetensors"))
+
+
+def kill_group_after(command: list[str], delay: float) -> bool:
+    """Start ``command`` in its own process group and SIGKILL the group after ``delay`` s; True if it was killed."""
+    process = subprocess.Popen(command, cwd=REPO, env=dict(os.environ), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        process.wait(timeout=delay)
+        return False
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return True

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
 import time
 
 import pandas as pd
 import pytest
 import torch
 
-from tests.training.cli_runs import REPO, run_train, safetensors_state, train_command
+from tests.training.cli_runs import kill_group_after, run_train, safetensors_state, train_command
 
 pytestmark = pytest.mark.slow
 
@@ -22,16 +20,7 @@ OUTPUTS = ("iter0", "iter1", "baselines/sft_epoch", "baselines/dpo")
 
 
 def _kill_after(out, delay: float) -> bool:
-    """Start the run in its own process group and SIGKILL the group after ``delay`` s; True if it was killed."""
-    process = subprocess.Popen(train_command(out, *OVERRIDES), cwd=REPO, env=dict(os.environ),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        process.wait(timeout=delay)
-        return False
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        return True
+    return kill_group_after(train_command(out, *OVERRIDES), delay)
 
 
 def test_resume_after_random_kills_gives_the_same_weights(tmp_path, tiny_sft_model):

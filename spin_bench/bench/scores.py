@@ -6,13 +6,24 @@ printed the plain mean over the 57 subjects (macro). Both are stored: `acc` (mic
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from typing import Any
 
 from spin_bench.bench.suites import TaskSpec
 from spin_bench.bench.taskdir import MMLU_GROUP, BenchData, lm_eval_name
 from spin_bench.hashing import stable_hash
 from spin_bench.store import ScoreRecord
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
+
+
+def _config_hash(config: Any) -> str:
+    """lm-eval reports `!function` fields as "<function f at 0x7f...>"; the address changes with every
+    process, so it is dropped, or no two evaluation runs of WinoGrande or HellaSwag could be compared."""
+    return stable_hash(_ADDRESS.sub(">", json.dumps(config, sort_keys=True, default=str)))
 
 
 def _number(value: Any) -> float | None:
@@ -40,7 +51,7 @@ def score_records(results: dict[str, Any], spec: TaskSpec, data: BenchData, extr
     name = lm_eval_name(spec)
     if spec.name == "mmlu":
         return _mmlu_records(results, spec, data, deviations)
-    config_hash = stable_hash(results["configs"][name])
+    config_hash = _config_hash(results["configs"][name])
     n = int(results["n-samples"][name]["effective"])
     return [
         ScoreRecord(task=spec.name, metric=metric, filter=filter_name, value=value, stderr=stderr, n=n,
@@ -52,7 +63,7 @@ def score_records(results: dict[str, Any], spec: TaskSpec, data: BenchData, extr
 
 def _mmlu_records(results, spec: TaskSpec, data: BenchData, deviations) -> list[ScoreRecord]:
     subtasks = results["group_subtasks"][MMLU_GROUP]
-    config_hash = stable_hash({t: results["configs"][t] for t in subtasks})
+    config_hash = _config_hash({t: results["configs"][t] for t in subtasks})
     records, accuracies = [], []
     for task in subtasks:
         entry = results["results"][task]
@@ -61,7 +72,7 @@ def _mmlu_records(results, spec: TaskSpec, data: BenchData, deviations) -> list[
         records.append(ScoreRecord(
             task=task.removeprefix("spin_"), metric="acc", filter="none", value=float(entry["acc,none"]),
             stderr=_number(entry.get("acc_stderr,none")), n=n, n_shot=int(results["n-shot"][task]),
-            task_config_hash=stable_hash(results["configs"][task]), data_source=data.source, deviations=deviations))
+            task_config_hash=_config_hash(results["configs"][task]), data_source=data.source, deviations=deviations))
     total = sum(r.n for r in records)
     group = results["groups"][MMLU_GROUP]
     common = {"task": "mmlu", "filter": "none", "n": total, "n_shot": spec.shots, "task_config_hash": config_hash,

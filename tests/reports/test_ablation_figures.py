@@ -113,3 +113,13 @@ def test_report_shows_the_three_figures_with_holm_corrected_paired_tests(store_p
     assert "Not tested, no per-sample logs" in section  # only ARC was stored with per-sample logs
     loss = page[page.index('id="figure_loss"'):page.index('id="figure6"')]
     assert "loss-hinge-beta0.1 − loss-logistic-beta0.1" in loss
+
+
+def test_task_config_hash_is_the_same_in_every_process():
+    """The ablation tables pair evaluations made by different processes; lm-eval prints `!function` fields
+    with a memory address, which must not make WinoGrande and HellaSwag look like a changed setup."""
+    from spin_bench.bench.scores import _config_hash
+
+    config = {"doc_to_text": "<function doc_to_text at 0x7f82f1a39080>", "num_fewshot": 5}
+    assert _config_hash(config) == _config_hash({**config, "doc_to_text": "<function doc_to_text at 0x7efe7e4abd80>"})
+    assert _config_hash(config) != _config_hash({**config, "doc_to_text": "<function other at 0x7f82f1a39080>"})

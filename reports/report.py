@@ -364,6 +364,7 @@ def build_report(store: ResultsStore, run_dir: Path | None, labels_or_run: str, 
     from reports.ablation_tests import with_tests
     from reports.figures import all_figures, read_run_json, stage_key
     from reports.html import render_page
+    from reports.mt_bench_examples import mt_bench_examples
     from spin_bench.atomic import write_text_atomic
 
     run = resolve_run(store, run_dir, labels_or_run)
@@ -379,6 +380,7 @@ def build_report(store: ResultsStore, run_dir: Path | None, labels_or_run: str, 
         run_dir=str(run_dir) if run_dir is not None else None,
         built_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), labels=labels, tables=tables, figures=plots,
         examples=generation_examples(run_dir), provenance=provenance(store, scores, labels),
-        static_message=static_message)
+        static_message=static_message,
+        mt_bench_examples=mt_bench_examples(store.evaluations(), labels, _project_root(run_dir, info)))
     write_text_atomic(out, page)
     return out

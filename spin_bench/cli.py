@@ -51,11 +51,24 @@ def _run(args: argparse.Namespace) -> int:
 
     run_dir = args.out or Path("runs") / recipe.name
     evaluate_run(recipe, run_dir)
+    if recipe.bench.mt_bench.enabled:
+        _mt_bench_stage(recipe, run_dir)
     from reports.report import build_report
 
     report = build_report(ResultsStore(recipe.bench.store), run_dir, recipe.name, run_dir / "report.html")
     print(f"Report: {report}")
     return 0
+
+
+def _mt_bench_stage(recipe, run_dir: Path) -> None:
+    import time
+
+    from spin_bench.mtbench.cli import mt_bench_run_stage, summary_lines
+
+    started = time.perf_counter()
+    outcomes = mt_bench_run_stage(recipe, run_dir)
+    print("\n".join(summary_lines(outcomes)))
+    print(f"MT-Bench: {time.perf_counter() - started:.0f} s; scores in {recipe.bench.store}")
 
 
 def _train(args: argparse.Namespace) -> int:

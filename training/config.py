@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from spin_bench.errors import ConfigError
+from spin_bench.mtbench.config import MTBenchConfig
 from spin_bench.typed_config import apply_overrides, from_mapping, load_yaml_mapping
 
 
@@ -225,6 +226,7 @@ class BenchConfig:
     backend: GenerationBackend = GenerationBackend.HF
     store: str = "results/spin-bench.db"  # SQLite path or SQLAlchemy URL
     results_dir: str = "results"
+    mt_bench: MTBenchConfig = field(default_factory=MTBenchConfig)  # judged after the lm-eval suites
 
     def __post_init__(self) -> None:
         _positive("limit", self.limit)

@@ -39,4 +39,13 @@ def test_embedded_main_job_trains_and_scores_every_checkpoint(tmp_path):
     for task in ("arc_challenge", "truthfulqa_mc2", "winogrande", "gsm8k_v040", "hellaswag", "mmlu",
                  "bbh_causal_judgement", "bbh_formal_fallacies", "bbh_sports_understanding", "openbookqa"):
         assert (scores["task"] == task).sum() >= len(labels), task
-    assert all(any("Embedded world data" in d for d in deviations) for deviations in scores["deviations"])
+    lm_eval_rows = scores[~scores["task"].str.startswith("mt_bench")]
+    assert all(any("Embedded world data" in d for d in deviations) for deviations in lm_eval_rows["deviations"])
+
+    # MT-Bench for the SFT model and each iteration, judged offline by SmolLM2 on loopback (expected mode).
+    mt = scores[(scores["task"] == "mt_bench") & (scores["metric"] == "score")]
+    assert set(mt["label"]) == {"embedded/sft", "embedded/iter0", "embedded/iter1", "embedded/iter2"}
+    assert all(1.0 <= value <= 10.0 for value in mt["value"]) and set(mt["n"]) == {20}
+    assert all(judge["mode"] == "expected" and judge["model"] == "local:smollm2-135m-instruct" for judge in mt["judge"])
+    assert all(any("not comparable with published MT-Bench" in d for d in ds) for ds in mt["deviations"])
+    assert "MT-Bench:" in result.stdout and (out / "report.html").is_file()

@@ -90,7 +90,7 @@ def _run_model(model, suites, keys, data, settings, store, out_root, work_root, 
     task_dir = write_task_dir(specs, data, work_root / "lm-eval-tasks")
     _quiet_libraries()
     started = time.perf_counter()
-    lm = build_lm(model.path, settings)
+    lm = build_lm(model.path, settings, revision=model.revision)
     results = run_tasks(lm, [lm_eval_name(s) for s in specs], task_dir, settings)
     seconds = time.perf_counter() - started
     directory = out_root / safe_name(model.label) / stable_hash(sorted(keys[s] for s in suites), length=12)

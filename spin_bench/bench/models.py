@@ -22,6 +22,7 @@ class ModelRef:
     model_hash: str
     iteration: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    revision: str | None = None  # a Hub model's pinned revision (the paper recipe's SFT model)
 
 
 def expand_models(arguments: list[str], label: str | None = None) -> list[ModelRef]:
@@ -46,14 +47,24 @@ def expand_models(arguments: list[str], label: str | None = None) -> list[ModelR
 def _run_models(run_dir: Path, prefix: str | None) -> list[ModelRef]:
     summary = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     refs = []
+    sft_model = summary.get("sft_model") or {}
     for checkpoint, path in summary["checkpoints"].items():
         directory = run_dir / path  # relative paths are inside the run directory; absolute ones stay
+        label, extra = f"{prefix or summary['recipe']}/{checkpoint}", {
+            "run": str(run_dir), "checkpoint": checkpoint, "recipe": summary["recipe"]}
         if not (directory / "config.json").is_file():
+            if _is_hub_sft(checkpoint, path, directory, sft_model):
+                refs.append(ModelRef(path=path, label=label, model_hash=sft_model.get("content_hash") or f"hub:{path}",
+                                     extra=extra, revision=sft_model.get("revision")))
+                continue
             raise UserError(f"{run_dir}/run.json: checkpoint {checkpoint} at {directory} is missing")
         match = _ITERATION.match(checkpoint)
-        refs.append(ModelRef(
-            path=str(directory), label=f"{prefix or summary['recipe']}/{checkpoint}",
-            model_hash=directory_hash(directory), iteration=int(match.group(1)) if match else None,
-            extra={"run": str(run_dir), "checkpoint": checkpoint, "recipe": summary["recipe"]},
-        ))
+        refs.append(ModelRef(path=str(directory), label=label, model_hash=directory_hash(directory),
+                             iteration=int(match.group(1)) if match else None, extra=extra))
     return refs
+
+
+def _is_hub_sft(checkpoint: str, path: str, directory: Path, sft_model: dict[str, Any]) -> bool:
+    """The paper recipe starts from a Hub model: run.json then names it by id (and pinned revision)."""
+    return (checkpoint == "sft" and path == sft_model.get("path") and not directory.exists()
+            and not Path(path).is_absolute() and not path.startswith((".", "~")))

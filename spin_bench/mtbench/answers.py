@@ -54,7 +54,8 @@ def load_answers(path: Path) -> Answers | None:
     return {int(qid): (pair[0], pair[1]) for qid, pair in state["answers"].items()}
 
 
-def generate_answers(model_path: str, data: MTBenchData, settings: AnswerSettings, path: Path) -> Answers:
+def generate_answers(model_path: str, data: MTBenchData, settings: AnswerSettings, path: Path,
+                     revision: str | None = None) -> Answers:
     """Answers for every question, from ``path`` when complete, else generated (continuing a partial file)."""
     done = load_answers(path)
     if done is not None:
@@ -62,7 +63,7 @@ def generate_answers(model_path: str, data: MTBenchData, settings: AnswerSetting
     state = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     turn1: dict[str, str] = dict(state.get("turn1", {}))
     turn2: dict[str, str] = dict(state.get("turn2", {}))
-    generator, render = _load(model_path, settings)
+    generator, render = _load(model_path, settings, revision)
     from tqdm.auto import tqdm
 
     total = 2 * len(data.questions)
@@ -103,15 +104,16 @@ def _sampling(config, settings: AnswerSettings, temperature: float):
     return replace(config, do_sample=True, temperature=temperature, top_p=1.0, max_new_tokens=settings.max_new_tokens)
 
 
-def _load(model_path: str, settings: AnswerSettings) -> tuple[Any, Callable[[list[dict[str, str]]], str]]:
+def _load(model_path: str, settings: AnswerSettings,
+          revision: str | None) -> tuple[Any, Callable[[list[dict[str, str]]], str]]:
     from training.checkpoint import ResolvedModel, load_tokenizer
     from training.config import GenerationBackend, GenerationConfig, Precision
     from training.generation import make_generator
 
     config = GenerationConfig(backend=GenerationBackend(settings.backend), max_new_tokens=settings.max_new_tokens,
                               batch_size=settings.batch_size, tensor_parallel_size=settings.tensor_parallel_size)
-    generator = make_generator(model_path, config, Precision(settings.precision))
-    tokenizer = getattr(generator, "tokenizer", None) or load_tokenizer(ResolvedModel(path=model_path))
+    generator = make_generator(model_path, config, Precision(settings.precision), revision=revision)
+    tokenizer = getattr(generator, "tokenizer", None) or load_tokenizer(ResolvedModel(path=model_path, revision=revision))
     return generator, _renderer(tokenizer, settings.template)
 
 

@@ -89,7 +89,7 @@ def evaluate_mt_bench(models: list[ModelRef], data: MTBenchData, answers: Answer
 def _answer(model: ModelRef, data: MTBenchData, settings: AnswerSettings, work_root: Path):
     started = time.perf_counter()
     path = work_root / "mt-bench-answers" / f"{answer_key(model.model_hash, data, settings)}.json"
-    return generate_answers(model.path, data, settings, path), time.perf_counter() - started
+    return generate_answers(model.path, data, settings, path, model.revision), time.perf_counter() - started
 
 
 def judge_answers(judge: Judge, data: MTBenchData, answers: dict[int, tuple[str, str]], label: str) -> list[JudgedTurn]:

@@ -45,7 +45,7 @@ def test_embedded_main_job_trains_and_scores_every_checkpoint(tmp_path):
     # MT-Bench for the SFT model and each iteration, judged offline by SmolLM2 on loopback (expected mode).
     mt = scores[(scores["task"] == "mt_bench") & (scores["metric"] == "score")]
     assert set(mt["label"]) == {"embedded/sft", "embedded/iter0", "embedded/iter1", "embedded/iter2"}
-    assert all(1.0 <= value <= 10.0 for value in mt["value"]) and set(mt["n"]) == {20}
+    assert all(1.0 <= value <= 10.0 for value in mt["value"]) and set(mt["n"]) == {40}
     assert all(judge["mode"] == "expected" and judge["model"] == "local:smollm2-135m-instruct" for judge in mt["judge"])
     assert all(any("not comparable with published MT-Bench" in d for d in ds) for ds in mt["deviations"])
     assert "MT-Bench:" in result.stdout and (out / "report.html").is_file()

@@ -23,7 +23,7 @@ from spin_bench.mtbench.answers import AnswerSettings, answer_key, generate_answ
 from spin_bench.mtbench.cache import JudgmentCache
 from spin_bench.mtbench.data import MTBenchData
 from spin_bench.mtbench.judge import Judge, JudgeSettings, Judgment
-from spin_bench.mtbench.protocol import JudgeMode, TurnScore, aggregate, judge_prompt_name, render_judge_user
+from spin_bench.mtbench.protocol import TurnScore, aggregate, judge_prompt_name, render_judge_user
 from spin_bench.mtbench.results import score_records, write_results
 from spin_bench.store import EvaluationRecord, ResultsStore
 
@@ -145,9 +145,3 @@ def _store(model: ModelRef, key: str, data: MTBenchData, answers: AnswerSettings
 def remote_judge(settings: JudgeSettings) -> Iterator[JudgeSettings]:
     """An endpoint that is already running: nothing to start or stop."""
     yield settings
-
-
-def describe_mode(mode: JudgeMode) -> str:
-    return {JudgeMode.FAITHFUL: "FastChat's [[rating]] parse, temperature 0",
-            JudgeMode.EXPECTED: "probability-weighted rating 1-10 after 'Rating: [['"}[mode]
-

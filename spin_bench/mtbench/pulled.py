@@ -16,7 +16,6 @@ from spin_bench.mtbench.data import (
     QUESTIONS,
     REFERENCES,
     WHEEL_DATA,
-    JudgePrompt,
     MTBenchData,
     Question,
     build_prompts,
@@ -71,13 +70,6 @@ def from_pulled(directory: Path) -> MTBenchData:
     questions = tuple(Question(int(r["question_id"]), r["category"], tuple(r["turns"]), tuple(r["reference"]))
                       for r in rows)
     check_references(questions, REFERENCE_CATEGORIES, str(question_file))
-    prompts = {r["name"]: JudgePrompt(r["name"], r["system_prompt"], r["prompt_template"], r["output_format"])
-               for r in prompt_rows}
     entry = manifest["tasks"][QUESTIONS_TASK]
     source = {"origin": f"pulled:{directory}", "package": entry["source"], "members": entry["members"]}
-    return MTBenchData(questions=questions, prompts=build_prompts(prompts_as_rows(prompts), str(prompt_file)),
-                       source=source)
-
-
-def prompts_as_rows(prompts: dict[str, JudgePrompt]) -> list[dict[str, str]]:
-    return [vars(p) for p in prompts.values()]
+    return MTBenchData(questions=questions, prompts=build_prompts(prompt_rows, str(prompt_file)), source=source)

@@ -89,7 +89,7 @@ def run_study(recipe: Recipe, study: Study, run_dir: Path) -> dict:
                 clean_partials(folder)
         write_text_atomic(directory / "recipe.yaml", dump_yaml(recipe))
     inputs = StudyInputs(recipe=recipe, run_dir=run_dir, directory=directory, sft=sft, sft_data=sft_data)
-    shared = study is not Study.SIZE or spin_data.provenance == _recipe_spin_provenance(recipe)
+    shared = study is not Study.SIZE or _recipe_draw(recipe, spin_data)
     pairs_root = _pairs_root(inputs, pairs_key(0, sft, spin_data, recipe), shared)
     pairs = make_pairs(0, sft, spin_data, recipe, pairs_root)
     trained = _STUDIES[study](inputs, pairs)
@@ -162,8 +162,12 @@ def _study_spin_data(recipe: Recipe, study: Study) -> LoadedData:
     return load_sft(source, recipe.seed, recipe.embedded.world_seed)
 
 
-def _recipe_spin_provenance(recipe: Recipe) -> dict:
-    return load_sft(recipe.spin_data, recipe.seed, recipe.embedded.world_seed).provenance
+def _recipe_draw(recipe: Recipe, spin_data: LoadedData) -> bool:
+    """Whether the size study's draw is exactly the recipe's own (the same source and seed, so only the
+    number of rows used can differ), decided without reading the data a second time."""
+    wanted = recipe.spin_data.num_samples
+    provenance = spin_data.provenance
+    return provenance["rows_used"] == (provenance["rows_available"] if wanted is None else wanted)
 
 
 def nested_subset(pairs: IterationPairs, size: int) -> IterationPairs:

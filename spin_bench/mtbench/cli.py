@@ -48,7 +48,6 @@ def check_judge_arguments(url: str | None, model: str | None, local: str | None)
 def judge_settings(url: str | None, model: str | None, local: str | None, mode: str | None, api_key_env: str,
                    concurrency: int, timeout_s: float = 120.0, retries: int = 4):
     """The judge and how to start it: (settings, starter). A local judge is fingerprinted by its weights."""
-    from spin_bench.mtbench.evaluate import remote_judge
     from spin_bench.mtbench.judge import JudgeSettings
 
     check_judge_arguments(url, model, local)
@@ -63,7 +62,7 @@ def judge_settings(url: str | None, model: str | None, local: str | None, mode: 
         return settings, lambda: _serve_local(settings, path)
     settings = JudgeSettings(base_url=url, model=model, mode=JudgeMode(mode or JudgeMode.FAITHFUL.value),
                              api_key_env=api_key_env, concurrency=concurrency, timeout_s=timeout_s, max_retries=retries)
-    return settings, lambda: remote_judge(settings)
+    return settings, lambda: contextlib.nullcontext(settings)  # already running: nothing to start or stop
 
 
 def _local_model(name: str) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -196,7 +196,7 @@ class DataRequest:
 
     data: str | None = None
     world_seed: int = 0
-    cache: Path | None = field(default=None)
+    cache: Path | None = None
 
 
 def open_mt_bench(request: DataRequest) -> MTBenchData:

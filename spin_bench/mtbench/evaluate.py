@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -139,9 +139,3 @@ def _store(model: ModelRef, key: str, data: MTBenchData, answers: AnswerSettings
     )
     store.add(record, scores)
     return SuiteOutcome(model, SUITE, store_key, False, scores, timing["answer_seconds"] + timing["judge_seconds"])
-
-
-@contextlib.contextmanager
-def remote_judge(settings: JudgeSettings) -> Iterator[JudgeSettings]:
-    """An endpoint that is already running: nothing to start or stop."""
-    yield settings

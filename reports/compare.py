@@ -9,23 +9,25 @@ model change with the setup change.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reports.metrics import newest_rows, paper_metrics
 from reports.samples import load_doc_scores
-from reports.stats import BOOTSTRAP, PairedResult, align, holm, paired_difference
-from spin_bench.bench.suites import SUITES
-from spin_bench.errors import UserError
+from reports.stats import (
+    BOOTSTRAP,
+    NoSharedDocuments,
+    PairedResult,
+    align,
+    holm,
+    paired_difference,
+)
+from spin_bench.core.errors import UserError
 
 if TYPE_CHECKING:
-    # Only for hints: every CLI command imports this module to register `compare`, and these take a second.
-    import pandas as pd
-
+    # Only for hints: importing the store takes a second.
     from spin_bench.store import ResultsStore
 
 # Score fields that must agree for a difference to mean "the model changed" and nothing else.
@@ -51,15 +53,7 @@ class TaskComparison:
     significant: bool = False  # p_adjusted < alpha
     regressed: bool = False  # significant and B is worse
     reason: str | None = None
-
-
-def paper_metrics() -> list[tuple[str, str, str]]:
-    """(task, metric, filter) of every suite task, in suite order; the paper's metric (MMLU: micro "acc")."""
-    seen: dict[str, tuple[str, str, str]] = {}
-    for specs in SUITES.values():
-        for spec in specs:
-            seen.setdefault(spec.name, (spec.name, spec.metric, spec.filter))
-    return list(seen.values())
+    setup_differences: tuple[str, ...] = ()  # the _SETUP_FIELDS that differ, when that is the reason
 
 
 def compare(store: ResultsStore, a_label: str, b_label: str, alpha: float = 0.05, *, n_boot: int = 10_000,
@@ -88,33 +82,38 @@ def _check_labels(store: ResultsStore, *labels: str) -> None:
             )
 
 
-def newest_rows(frame: pd.DataFrame, label: str) -> dict[tuple[str, str, str], Mapping[str, Any]]:
-    """(task, metric, filter) -> the score row of the label's newest evaluation of it (``created_at``)."""
-    rows = frame[frame["label"] == label].sort_values(["created_at", "evaluation_id"], kind="stable")
-    newest = rows.drop_duplicates(["task", "metric", "filter"], keep="last")
-    return {(row["task"], row["metric"], row["filter"]): row for row in newest.to_dict("records")}
+def setup_differences(a_row: Mapping[str, Any], b_row: Mapping[str, Any]) -> tuple[str, ...]:
+    """The setup fields (task config, shots, data) in which two score rows of one task differ."""
+    return tuple(name for name in _SETUP_FIELDS if a_row[name] != b_row[name])
 
 
 def incomparability(a_row: Mapping[str, Any], b_row: Mapping[str, Any]) -> str | None:
     """Why two score rows of one task must not be diffed, or None if only the model differs."""
-    reasons = [f"{name} differs (A {a_row[name]!r}, B {b_row[name]!r})"
-               for name in _SETUP_FIELDS if a_row[name] != b_row[name]]
+    reasons = [f"{name} differs (A {a_row[name]!r}, B {b_row[name]!r})" for name in setup_differences(a_row, b_row)]
     return "; ".join(reasons) or None
 
 
 def compare_rows(a_row: Mapping[str, Any], b_row: Mapping[str, Any], *, alpha: float = 0.05,
                  n_boot: int = 10_000, seed: int = 0) -> TaskComparison:
-    """One task, unadjusted: rows are ``ResultsStore.scores()`` records (samples_path, setup fields, ids)."""
+    """One task, unadjusted: rows are ``ResultsStore.scores()`` records (samples_path, setup fields, ids).
+
+    A relative samples_path (a row stored before paths were recorded absolute) is read from the working
+    directory. A setup difference is returned (``result`` None, ``setup_differences`` set), not raised.
+
+    Raises:
+        reports.samples.NoSampleLogs, reports.samples.CorruptSampleLogs: a side's per-sample logs.
+        NoSharedDocuments: the two sides scored no document in common.
+    """
     base = TaskComparison(task=a_row["task"], metric=a_row["metric"], filter=a_row["filter"],
                           a_evaluation_id=int(a_row["evaluation_id"]), b_evaluation_id=int(b_row["evaluation_id"]))
-    if reason := incomparability(a_row, b_row):
-        return replace(base, reason=reason)
+    if differing := setup_differences(a_row, b_row):
+        return replace(base, reason=incomparability(a_row, b_row), setup_differences=differing)
     a_docs = load_doc_scores(a_row["samples_path"], base.task, base.metric, base.filter)
     b_docs = load_doc_scores(b_row["samples_path"], base.task, base.metric, base.filter)
     try:
         pairs = align(a_docs, b_docs)
-    except UserError as err:
-        raise UserError(f"task {base.task!r}: {err}") from None
+    except NoSharedDocuments as err:
+        raise NoSharedDocuments(f"task {base.task!r}: {err}") from None
     result = paired_difference(pairs.a, pairs.b, n_boot=n_boot, seed=seed, alpha=alpha)
     return replace(base, result=result, a_value=float(pairs.a.mean()), b_value=float(pairs.b.mean()),
                    only_a=pairs.only_a, only_b=pairs.only_b)
@@ -224,41 +223,3 @@ def format_markdown(comparisons: Sequence[TaskComparison], a_label: str, b_label
 
 
 FORMATS = {"text": format_text, "json": format_json, "markdown": format_markdown}
-
-
-# ------------------------------------------------------------------ command line
-
-
-def add_compare_subcommand(subparsers: Any) -> None:
-    from spin_bench.bench.cli import DEFAULT_STORE
-
-    parser = subparsers.add_parser(
-        "compare", help="paired per-task comparison of two labels; exit 1 on a significant regression",
-        description="Per task: B minus A with its confidence interval and a paired p-value (McNemar or paired "
-        "bootstrap on the per-sample logs), Holm-adjusted across tasks. Exit status 1 when any task regresses "
-        "significantly (a CI gate), 0 otherwise, 2 on bad input.")
-    parser.add_argument("a", metavar="A", help="baseline label in the results store")
-    parser.add_argument("b", metavar="B", help="candidate label in the results store")
-    parser.add_argument("--store", default=os.environ.get("SPIN_BENCH_STORE", DEFAULT_STORE),
-                        help=f"results store: a SQLite path or any SQLAlchemy URL (default: {DEFAULT_STORE})")
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level after Holm (default 0.05)")
-    parser.add_argument("--format", choices=tuple(FORMATS), default="text")
-    parser.add_argument("--n-boot", type=int, default=10_000, help="bootstrap resamples (default 10000)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    parser.set_defaults(handler=handle_compare)
-
-
-def handle_compare(args: argparse.Namespace) -> int:
-    if not 0 < args.alpha < 1:
-        raise UserError(f"--alpha must be between 0 and 1, got {args.alpha}")
-    if args.n_boot < 1:
-        raise UserError(f"--n-boot must be at least 1, got {args.n_boot}")
-    # Opening a SQLite path that does not exist would create an empty store: a typo deserves an error.
-    if "://" not in args.store and not Path(args.store).expanduser().exists():
-        raise UserError(f"results store {args.store} does not exist")
-    from spin_bench.store import ResultsStore
-
-    with ResultsStore(args.store) as store:
-        comparisons = compare(store, args.a, args.b, args.alpha, n_boot=args.n_boot, seed=args.seed)
-    print(FORMATS[args.format](comparisons, args.a, args.b, args.alpha, args.n_boot))
-    return 1 if any(c.regressed for c in comparisons) else 0

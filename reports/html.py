@@ -1,22 +1,21 @@
-"""The report page: one self-contained HTML file rendered with a Jinja2 template (autoescape on).
+"""The report page: one self-contained HTML file rendered from a :class:`~reports.sections.ReportPage` with a
+Jinja2 template (autoescape on).
 
 plotly.js is inlined once in <head> (``plotly.offline.get_plotlyjs()``); figures are ``<div>``s from
 ``fig.to_html(full_html=False, include_plotlyjs=False)``. Nothing on the page refers to a network
 address: no CDN, no web font, no MathJax, no plotly logo link. Every piece of model, dataset or store text
 goes through Jinja2's autoescape; only HTML that this package built itself (tables from
-``reports.tables.to_html``, which escapes its cells, and plotly's figure divs, whose JSON escapes ``<``)
-is marked safe.
+``reports.table_export.to_html``, which escapes its cells, and plotly's figure divs, whose JSON escapes
+``<`` and whose text reports.plots.plot_text escaped) is marked safe.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import jinja2
 from markupsafe import Markup
 
-from reports.figures import Plot
+from reports.plots import Plot
+from reports.sections import ReportPage
 
 # Plotly config for every figure: no logo (it links to plotly.com).
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
@@ -56,19 +55,22 @@ directory <code>{{ run_dir }}</code>{% endif %}. Labels: {% for label in labels 
 {% endfor %}</ul></nav>
 
 <h2 id="tables">Tables</h2>
-{% for table in tables %}
+{% for table, table_html in tables %}
 <section class="table" id="{{ table.id }}">
-{% if table.html %}{{ table.html }}{% else %}<p class="leftout" data-left-out="{{ table.id }}">{{ table.title }}: {{ table.reason }}</p>{% endif %}
+{% if table_html %}{{ table_html }}{% else %}<p class="leftout" data-left-out="{{ table.id }}">{{ table.title }}: {{ table.reason }}</p>{% endif %}
 {% for note in table.notes %}<p class="note">{{ note }}</p>{% endfor %}
 </section>
 {% endfor %}
 
 <h2 id="figures">Figures</h2>
-{% for plot in figures %}
+{% for section, figure_html in figures %}{% set plot = section.plot %}
 <section class="figure" id="{{ plot.key }}">
-{% if plot.html %}{{ plot.html }}
+{% if figure_html %}{{ figure_html }}
 {% if plot.caption %}<p class="caption">{{ plot.caption }}</p>{% endif %}
-{% if plot.tests %}{{ plot.tests }}{% endif %}{% for note in plot.notes %}<p class="note">{{ note }}</p>{% endfor %}
+{% if section.tests %}<table class="ablation-tests"><tr><th class="text">comparison</th>
+{%- for column in section.tests.columns %}<th>{{ column }}</th>{% endfor %}</tr>
+{%- for row in section.tests.rows %}<tr><td class="text">{{ row.name }}</td>
+{%- for cell in row.cells %}<td>{{ cell }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}{% for note in section.notes %}<p class="note">{{ note }}</p>{% endfor %}
 {% else %}<p class="leftout" data-left-out="{{ plot.key }}">{{ plot.title }}: {{ plot.reason }}</p>{% endif %}
 </section>
 {% endfor %}
@@ -88,16 +90,16 @@ directory <code>{{ run_dir }}</code>{% endif %}. Labels: {% for label in labels 
 {% else %}<p class="leftout" data-left-out="examples">{{ examples.note }}</p>{% endif %}
 
 <h2 id="mt-bench-examples">MT-Bench answers</h2>
-{% if mt_bench_examples.rows %}
-<p class="note">{{ mt_bench_examples.note }}</p>
-{% for ex in mt_bench_examples.rows %}
+{% if mt_bench.rows %}
+<p class="note">{{ mt_bench.note }}</p>
+{% for ex in mt_bench.rows %}
 <table class="examples">
 <caption>Question {{ ex.question_id }} ({{ ex.category }})</caption>
 {% for turn in ex.turns %}<tr><th class="text">Turn {{ turn.turn }}</th><td><pre class="gen">{{ turn.question }}</pre></td></tr>
 {% for answer in turn.answers %}<tr><th class="text">{{ answer.who }} (rated {{ answer.score }})</th><td><pre class="gen">{{ answer.text }}</pre></td></tr>
 {% endfor %}{% endfor %}</table>
 {% endfor %}
-{% else %}<p class="leftout" data-left-out="mt-bench-examples">{{ mt_bench_examples.note }}</p>{% endif %}
+{% else %}<p class="leftout" data-left-out="mt-bench-examples">{{ mt_bench.note }}</p>{% endif %}
 
 <h2 id="provenance">Provenance</h2>
 <p class="note">Where every number above comes from: one row per stored evaluation of these labels (the newest
@@ -126,26 +128,21 @@ def figure_html(plot: Plot) -> Markup | None:
                                       div_id=f"plot-{plot.key}", config=PLOTLY_CONFIG))
 
 
-def render_page(*, title: str, plotly_js: str, store_url: str, run_dir: str | None, built_at: str,
-                labels: Sequence[str], tables: Sequence[dict[str, Any]], figures: Sequence[Plot],
-                examples: dict[str, Any], provenance: Sequence[dict[str, Any]], static_message: str | None,
-                mt_bench_examples: dict[str, Any] | None = None) -> str:
-    """The whole page. ``tables[i]["html"]`` must already be escaped HTML (``reports.tables.to_html``)."""
-    rendered_tables = [{**table, "html": Markup(table["html"]) if table.get("html") else None} for table in tables]
-    rendered_figures = [{"key": p.key, "title": p.title, "reason": p.reason, "caption": p.caption,
-                         "html": figure_html(p), "tests": Markup(p.tests_html) if p.tests_html else None,
-                         "notes": list(p.notes)} for p in figures]
+def render_page(page: ReportPage) -> str:
+    """The whole page. ``TableSection.html`` must already be escaped HTML (``reports.table_export.to_html``)."""
+    tables = [(table, Markup(table.html) if table.html else None) for table in page.tables]
+    figures = [(section, figure_html(section.plot)) for section in page.figures]
     sections = [{"id": "tables", "title": "Tables"},
-                *({"id": t["id"], "title": t["title"]} for t in tables),
+                *({"id": t.id, "title": t.title} for t in page.tables),
                 {"id": "figures", "title": "Figures"},
-                *({"id": p.key, "title": p.title} for p in figures),
+                *({"id": f.id, "title": f.title} for f in page.figures),
                 {"id": "examples", "title": "Generation examples"},
                 {"id": "mt-bench-examples", "title": "MT-Bench answers"},
                 {"id": "provenance", "title": "Provenance"}]
     # "</script" cannot occur inside plotly.js's text in a way that closes the tag early: plotly's own
     # full_html output inlines the same file the same way.
     return _ENV.from_string(_TEMPLATE).render(
-        title=title, plotly_js=Markup(plotly_js), store_url=store_url, run_dir=run_dir, built_at=built_at,
-        labels=list(labels), sections=sections, tables=rendered_tables, figures=rendered_figures,
-        examples=examples, provenance=list(provenance), static_message=static_message,
-        mt_bench_examples=mt_bench_examples or {"rows": [], "note": "left out: no MT-Bench evaluation"})
+        title=page.title, plotly_js=Markup(page.plotly_js), store_url=page.store_url, run_dir=page.run_dir,
+        built_at=page.built_at, labels=list(page.labels), sections=sections, tables=tables, figures=figures,
+        examples=page.examples, provenance=list(page.provenance), static_message=page.static_message,
+        mt_bench=page.mt_bench)

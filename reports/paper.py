@@ -9,7 +9,6 @@ check that the builders reprint the paper's tables.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from spin_bench.bench.suites import SUITES
-from spin_bench.errors import DataError
+from spin_bench.core.errors import DataError
+from spin_bench.core.names import CheckpointName, Kind, run_label
 from spin_bench.store.frames import score_frame
 
 REFERENCE_PATH = Path(__file__).resolve().parent / "reference" / "paper_tables.json"
@@ -37,23 +37,6 @@ def load_reference(path: str | Path = REFERENCE_PATH) -> dict[str, Any]:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise DataError(f"cannot read the paper's reference numbers {path}: {err}") from None
-
-
-def printed_table(name: str, reference: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """One paper table as printed: index = the paper's row names, columns as headed, string cells.
-
-    A printed gain is appended the way the paper typesets it as a subscript: ``"60.80 (+2.66)"``.
-    """
-    table = _table(reference or load_reference(), name)
-    rows = {}
-    for row in table["rows"]:
-        cells = dict(zip(table["columns"], row["values"], strict=True))
-        for column, gain in row["gains"].items():
-            cells[column] = f"{cells[column]} ({gain})"
-        rows[row["row"]] = cells
-    frame = pd.DataFrame.from_dict(rows, orient="index", columns=table["columns"])
-    frame.index.name = "Model"
-    return frame
 
 
 def paper_as_scores(reference: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -112,13 +95,13 @@ def _score_record(checkpoint: str, task: str, cell: Mapping[str, Any]) -> dict[s
     else:
         suite, spec = _SPECS[task]
         metric, filter_, shots, version = spec.metric, spec.filter, spec.shots, PAPER_LM_EVAL_VERSION
-    match = re.fullmatch(r"iter(\d+)", checkpoint)
-    label = f"{RUN}/{checkpoint}"
+    name = CheckpointName.parse(checkpoint)  # the reference file names its rows in the checkpoint grammar
+    label = run_label(RUN, name)
     return {
         "task": task, "metric": metric, "filter": filter_, "value": value, "stderr": None, "n": 0,
         "n_shot": shots, "task_config_hash": "", "data_source": "paper", "deviations": [],
         "evaluation_id": 0, "eval_key": f"paper:{label}:{suite}", "model_path": "", "model_hash": "",
-        "label": label, "iteration": int(match.group(1)) if match else None, "suite": suite,
+        "label": label, "iteration": name.iteration if name.kind is Kind.ITERATION else None, "suite": suite,
         "backend": "paper", "dtype": "", "batch_size": 0, "limit": None, "add_bos": False,
         "chat_template_hash": None, "lm_eval_version": version, "judge": None,
         "results_path": str(REFERENCE_PATH), "samples_path": None, "created_at": None,

@@ -4,6 +4,10 @@ An evaluation's ``samples_path`` is a directory of ``samples_<lmeval_task>_<time
 line per (document, filter) with the per-document value of every metric. Paired tests need those values,
 keyed so that two evaluations line up only on identical documents: the key holds ``doc_hash`` as well as
 ``doc_id``, so a changed dataset or a different ``limit`` never pairs two different questions.
+
+Two kinds of failure are told apart, because a report says different things about them: the logs were
+never recorded or are gone (:class:`NoSampleLogs`), or a file is there but is not what lm-eval writes
+(:class:`CorruptSampleLogs`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Hashable
 from pathlib import Path
 
 from spin_bench.bench.taskdir import MMLU_GROUP
-from spin_bench.errors import UserError
+from spin_bench.core.errors import UserError
 
 # (doc_id, doc_hash) for a task; (subject, doc_id, doc_hash) for MMLU, whose subjects each count doc_id from 0.
 DocKey = tuple[Hashable, ...]
@@ -24,11 +28,29 @@ DocKey = tuple[Hashable, ...]
 _SAMPLES_FILE = re.compile(r"^samples_(?P<task>.+)_(?P<stamp>\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(?:\.\d+)?)\.jsonl$")
 
 
+class SampleLogError(UserError):
+    """Per-document scores of an evaluation cannot be read; the subclass says why."""
+
+
+class NoSampleLogs(SampleLogError):
+    """No per-sample log to read: none recorded, the directory is gone, or no file (or no line under the
+    metric's filter) for the task."""
+
+
+class CorruptSampleLogs(SampleLogError):
+    """A samples file is there but is not an lm-eval per-sample log (bad JSON, no doc_id or metric, a
+    non-finite value, a document twice)."""
+
+
 def load_doc_scores(samples_path: str | Path | None, task: str, metric: str, filter: str) -> dict[DocKey, float]:
     """doc key -> per-document ``metric`` under ``filter`` for spin-bench task ``task`` (e.g. "arc_challenge").
 
     "mmlu" is the concatenation of its subject files, each key prefixed by the subject, so that its mean
-    is lm-eval's size-weighted group accuracy. Raises UserError if the directory or a file is missing.
+    is lm-eval's size-weighted group accuracy.
+
+    Raises:
+        NoSampleLogs: no samples_path, no such directory, or no file for the task in it.
+        CorruptSampleLogs: a file that is not an lm-eval per-sample log.
     """
     directory = _samples_directory(samples_path, task)
     files = sample_files(directory)
@@ -36,7 +58,7 @@ def load_doc_scores(samples_path: str | Path | None, task: str, metric: str, fil
         prefix = f"{MMLU_GROUP}_"
         subjects = {name: path for name, path in files.items() if name.startswith(prefix)}
         if not subjects:
-            raise UserError(f"no MMLU subject samples (samples_{prefix}<subject>_<timestamp>.jsonl) in {directory}")
+            raise NoSampleLogs(f"no MMLU subject samples (samples_{prefix}<subject>_<timestamp>.jsonl) in {directory}")
         scores: dict[DocKey, float] = {}
         for name, path in sorted(subjects.items()):
             subject = name.removeprefix(prefix)
@@ -45,7 +67,7 @@ def load_doc_scores(samples_path: str | Path | None, task: str, metric: str, fil
         return scores
     lmeval_task = f"spin_{task}"
     if lmeval_task not in files:
-        raise UserError(
+        raise NoSampleLogs(
             f"no per-sample log for task {task!r} in {directory}: expected samples_{lmeval_task}_<timestamp>.jsonl "
             "(was it evaluated with per-sample logging?)"
         )
@@ -55,10 +77,10 @@ def load_doc_scores(samples_path: str | Path | None, task: str, metric: str, fil
 def _samples_directory(samples_path: str | Path | None, task: str) -> Path:
     # A store frame holds a missing path as None or NaN (pandas fills object columns with NaN).
     if samples_path is None or (isinstance(samples_path, float) and samples_path != samples_path):
-        raise UserError(f"the evaluation of {task!r} recorded no samples_path: it has no per-sample logs to compare")
+        raise NoSampleLogs(f"the evaluation of {task!r} recorded no samples_path: it has no per-sample logs to compare")
     directory = Path(samples_path)
     if not directory.is_dir():
-        raise UserError(f"samples directory {directory} of task {task!r} does not exist (moved or deleted?)")
+        raise NoSampleLogs(f"samples directory {directory} of task {task!r} does not exist (moved or deleted?)")
     return directory
 
 
@@ -78,42 +100,53 @@ def sample_files(directory: Path) -> dict[str, Path]:
 def _read_file(path: Path, metric: str, filter: str) -> dict[tuple[int, str], float]:
     scores: dict[tuple[int, str], float] = {}
     filters_seen: set[str] = set()
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}, line {number}"
-            row = _parse(line, where)
-            filters_seen.add(str(row.get("filter")))
-            if row.get("filter") != filter:
-                continue
-            key = (row["doc_id"], str(row.get("doc_hash", "")))
-            if key in scores:
-                raise UserError(f"{where}: document {key[0]} appears twice under filter {filter!r}")
-            scores[key] = _value(row, metric, where)
+    for number, line in enumerate(_lines(path), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}, line {number}"
+        row = _parse(line, where)
+        filters_seen.add(str(row.get("filter")))
+        if row.get("filter") != filter:
+            continue
+        key = (row["doc_id"], str(row.get("doc_hash", "")))
+        if key in scores:
+            raise CorruptSampleLogs(f"{where}: document {key[0]} appears twice under filter {filter!r}")
+        scores[key] = _value(row, metric, where)
     if not scores:
         seen = ", ".join(sorted(filters_seen)) or "none"
-        raise UserError(f"{path} has no lines with filter {filter!r} (it has: {seen})")
+        # lm-eval writes every filter of a task: none under this one means the logs do not cover it.
+        raise NoSampleLogs(f"{path} has no lines with filter {filter!r} (it has: {seen})")
     return scores
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        # "\n" only: str.splitlines would also split inside a JSON string holding U+2028 or a form feed.
+        return path.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError as err:
+        raise CorruptSampleLogs(f"{path} is not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except OSError as err:
+        raise CorruptSampleLogs(f"{path} cannot be read ({err.strerror or err})") from None
 
 
 def _parse(line: str, where: str) -> dict:
     try:
         row = json.loads(line)
     except json.JSONDecodeError as err:
-        raise UserError(f"{where} is not JSON: {err.msg}") from None
+        raise CorruptSampleLogs(f"{where} is not JSON: {err.msg}") from None
     if not isinstance(row, dict) or "doc_id" not in row:
-        raise UserError(f"{where} is not an lm-eval sample (no doc_id)")
+        raise CorruptSampleLogs(f"{where} is not an lm-eval sample (no doc_id)")
     return row
 
 
 def _value(row: dict, metric: str, where: str) -> float:
     if metric not in row:
-        raise UserError(f"{where} has no per-document {metric!r} (metrics there: {', '.join(row.get('metrics', []))})")
+        metrics = ", ".join(row.get("metrics", []))
+        raise CorruptSampleLogs(f"{where} has no per-document {metric!r} (metrics there: {metrics})")
     value = row[metric]
     # bool first: lm-eval writes some accuracies as true/false, which are ints to Python but not to us.
     if isinstance(value, bool):
         return float(value)
     if not isinstance(value, int | float) or not math.isfinite(value):
-        raise UserError(f"{where}: {metric!r} is {value!r}, not a finite number")
+        raise CorruptSampleLogs(f"{where}: {metric!r} is {value!r}, not a finite number")
     return float(value)

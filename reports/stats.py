@@ -14,13 +14,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spin_bench.errors import UserError
+from spin_bench.core.errors import UserError
 
 MCNEMAR = "McNemar (exact)"
 BOOTSTRAP = "paired bootstrap"
 # Bootstrap draws are made in blocks of at most this many numbers, so 10,000 replicates of a 10,000-item
 # task (HellaSwag) stay a few MB instead of 800 MB.
 _BLOCK_ELEMENTS = 2_000_000
+
+
+class NoSharedDocuments(UserError):
+    """Two evaluations of a task have no document in common (different data, or different doc hashes)."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ def align(a: Mapping[Hashable, float], b: Mapping[Hashable, float]) -> Aligned:
     """Pair per-document scores by key; keys in one mapping only are counted, not compared."""
     keys = [key for key in a if key in b]
     if not keys:
-        raise UserError(
+        raise NoSharedDocuments(
             f"the two evaluations share no documents ({len(a)} vs {len(b)}): different data or doc hashes, "
             "nothing can be paired"
         )

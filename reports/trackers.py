@@ -16,24 +16,22 @@ evaluation is logged as ``<task>/<metric>`` in the store's units (a fraction for
 
 from __future__ import annotations
 
-import argparse
-import fnmatch
 import importlib
 import os
-import re
+import re  # only for _safe_dir (tracker directory names), never on labels
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spin_bench.errors import UserError
+from spin_bench.core.errors import UserError
+from spin_bench.core.names import split_label
 
 if TYPE_CHECKING:
     import pandas as pd
 
 TRACKERS = ("wandb", "mlflow", "tensorboard")
 PROJECT = "spin-bench"  # W&B project and MLflow experiment
-_ITER = re.compile(r"iter(\d+)")
 _EXTRA_METRICS = (("mt_bench", "score", "none"),)
 
 
@@ -47,23 +45,19 @@ class TrackerRun:
     labels: dict[int, str] = field(default_factory=dict)
 
 
-def stage_step(label: str) -> tuple[str, int] | None:
-    """``("<run>", step)`` for a trajectory label (sft -> 0, iter<t> -> t + 1); None for anything else."""
-    run, slash, stage = str(label).partition("/")
-    if not slash:
-        return None
-    if stage == "sft":
-        return run, 0
-    if m := _ITER.fullmatch(stage):
-        return run, int(m.group(1)) + 1
-    return None
+def trajectory_step(label: str) -> tuple[str, int] | None:
+    """``("<run>", step)`` for a trajectory label (step: CheckpointName.spin_steps, so sft -> 0 and
+    iter<t> -> t + 1); None for any other label."""
+    run, name = split_label(label)
+    steps = name.spin_steps() if name is not None else None
+    return (run, steps) if steps is not None else None
 
 
 def plan_runs(scores: pd.DataFrame, run_name: str) -> list[TrackerRun]:
     """Group the score rows into tracker runs (see the module docstring); runs in first-seen label order."""
     import pandas as pd
 
-    from reports.compare import newest_rows, paper_metrics
+    from reports.metrics import newest_rows, paper_metrics
 
     wanted = [*paper_metrics(), *_EXTRA_METRICS]
     runs: dict[str, TrackerRun] = {}
@@ -74,7 +68,7 @@ def plan_runs(scores: pd.DataFrame, run_name: str) -> list[TrackerRun]:
                   if (task, metric, filter_) in rows and pd.notna(rows[(task, metric, filter_)]["value"])}
         if not values:
             continue
-        if (stage := stage_step(label)) is not None:
+        if (stage := trajectory_step(label)) is not None:
             name, step, trajectory = f"{run_name}/{stage[0]}", stage[1], True
         else:
             name, step, trajectory = f"{run_name}/{label}", 0, False
@@ -196,41 +190,3 @@ def _log_tensorboard(runs: list[TrackerRun], dest: Path) -> str:
 def _safe_dir(name: str) -> str:
     parts = [part for part in name.split("/") if part not in ("", ".", "..")]
     return "/".join(re.sub(r"[^A-Za-z0-9._+-]", "_", part) for part in parts) or "_"
-
-
-# ------------------------------------------------------------------ command line
-
-
-def add_track_subcommand(subparsers: Any) -> None:
-    """Register `track` on the spin-bench CLI."""
-    from spin_bench.bench.cli import DEFAULT_STORE
-
-    parser = subparsers.add_parser(
-        "track", help="log the stored benchmark scores to W&B (offline), MLflow or TensorBoard",
-        description="Copy each task's paper metric from the results store into a tracker, without network: a "
-        "SPIN run's sft/iter<t> labels become one tracker run with step 0 = SFT and step t+1 = iter<t>; every "
-        "other label (baselines) becomes its own run at step 0. Needs the tracker's extra, e.g. "
-        "pip install 'spin-bench[wandb]'.")
-    parser.add_argument("--to", choices=TRACKERS, required=True, help="the tracker")
-    parser.add_argument("--dest", type=Path, required=True, metavar="DIR",
-                        help="where the tracker writes: W&B offline runs, mlflow.db, or TensorBoard event files")
-    parser.add_argument("--label", default="*", help="fnmatch pattern on labels, e.g. 'embedded/*' (default: all)")
-    parser.add_argument("--store", default=os.environ.get("SPIN_BENCH_STORE", DEFAULT_STORE),
-                        help=f"results store (default: {DEFAULT_STORE})")
-    parser.add_argument("--run-name", default=PROJECT, help=f"prefix of the tracker runs' names (default: {PROJECT})")
-    parser.set_defaults(handler=handle_track)
-
-
-def handle_track(args: argparse.Namespace) -> int:
-    if "://" not in args.store and not Path(args.store).expanduser().exists():
-        raise UserError(f"results store {args.store} does not exist")
-    from spin_bench.store import ResultsStore
-
-    with ResultsStore(args.store) as store:
-        known = store.evaluations()["label"].drop_duplicates().astype(str).tolist()
-        labels = [label for label in known if fnmatch.fnmatchcase(label, args.label)]
-        if not labels:
-            raise UserError(f"no label matches {args.label!r} in results store {store.url}")
-        scores = store.scores(labels=labels)
-    print(log_scores(scores, args.to, args.dest, args.run_name))
-    return 0

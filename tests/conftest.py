@@ -50,9 +50,10 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_recipe():
-    from training.config import load_recipe
+    """The training half of the tiny embedded recipe (what training's functions take)."""
+    from spin_bench.recipe import load_recipe
 
-    return load_recipe("embedded", TINY_OVERRIDES)
+    return load_recipe("embedded", TINY_OVERRIDES).train
 
 
 @pytest.fixture(scope="session")

@@ -1,44 +1,18 @@
-"""Typed recipe: every knob of a SPIN run, loaded strictly from YAML and saved beside every output."""
+"""The training half of a recipe, typed: every knob of `spin-bench train`, checked on load.
+
+The recipe file a user writes also has ``bench`` and ``ablations`` sections; spin_bench.recipe composes
+this dataclass with them, so training reads only what it trains with.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from importlib import resources
-from pathlib import Path
-from typing import Any
 
-from spin_bench.errors import ConfigError
-from spin_bench.mtbench.config import MTBenchConfig
-from spin_bench.typed_config import apply_overrides, from_mapping, load_yaml_mapping
-
-
-class LossKind(StrEnum):
-    """The four losses of the paper's Assumption 5.1 (convex, decreasing, l'(0) < 0)."""
-
-    LOGISTIC = "logistic"
-    HINGE = "hinge"
-    EXPONENTIAL = "exponential"
-    LINEAR = "linear"
-
-
-class GenerationBackend(StrEnum):
-    HF = "hf"
-    VLLM = "vllm"
-
-
-class PromptFormat(StrEnum):
-    """How the opponent sees a prompt. The paper generated with INSTRUCTION but trained with the chat template."""
-
-    CHAT_TEMPLATE = "chat_template"
-    INSTRUCTION = "instruction"
-
-
-class Precision(StrEnum):
-    AUTO = "auto"  # bf16 on a GPU that supports it, fp32 on CPU
-    FP32 = "fp32"
-    BF16 = "bf16"
+from spin_bench.core.enums import LossKind, Precision
+from spin_bench.core.typed_config import INLINE
+from spin_bench.inference.config import GenerationConfig
 
 
 def _positive(name: str, value: float | int | None) -> None:
@@ -70,35 +44,31 @@ class DataSource:
 
 
 @dataclass(frozen=True, kw_only=True)
-class GenerationConfig:
-    backend: GenerationBackend = GenerationBackend.HF
-    prompt_format: PromptFormat = PromptFormat.CHAT_TEMPLATE
-    max_new_tokens: int = 256
-    do_sample: bool = False  # the official generate.py decoded greedily
-    temperature: float = 1.0
-    top_p: float = 1.0
-    batch_size: int = 16
-    shard_size: int = 512  # prompts per resumable shard: a kill loses at most one shard of work
-    tensor_parallel_size: int = 1  # vllm only
-    gpu_memory_utilization: float = 0.9  # vllm only
+class Schedule:
+    """How one training stage steps: its optimiser, learning rate and schedule, and for how long."""
+
+    learning_rate: float
+    epochs: float
+    optimizer: str = "rmsprop"  # any transformers `optim` name
+    lr_scheduler: str = "linear"
+    warmup_ratio: float = 0.1
 
     def __post_init__(self) -> None:
-        for name in ("max_new_tokens", "batch_size", "shard_size", "tensor_parallel_size", "temperature"):
-            _positive(name, getattr(self, name))
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        _positive("learning_rate", self.learning_rate)
+        _positive("epochs", self.epochs)
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
 
 
 @dataclass(frozen=True, kw_only=True)
 class TrainingConfig:
-    """Settings shared by every training stage; a stage overrides lr, epochs and optimiser where it must."""
+    """Settings shared by every training stage. Its schedule is the SPIN iterations' (each iteration may set
+    its own learning rate and epochs); the baselines have schedules of their own."""
 
-    epochs: float = 2.0
+    # Paper: RMSprop, linear schedule with 10% warmup, 2 epochs per iteration, lr 5e-7 (later 1e-7).
+    schedule: Schedule = field(default_factory=lambda: Schedule(learning_rate=5e-7, epochs=2.0), metadata=INLINE)
     per_device_batch_size: int = 8
     gradient_accumulation_steps: int = 1
-    optimizer: str = "rmsprop"  # any transformers `optim` name
-    lr_scheduler: str = "linear"
-    warmup_ratio: float = 0.1
     weight_decay: float = 0.0
     max_length: int = 2048  # prompt + response tokens; longer pairs are cut at the end
     max_prompt_length: int | None = None  # keep the end of longer prompts (official code: 512)
@@ -109,25 +79,28 @@ class TrainingConfig:
     save_steps: int | None = None  # mid-stage checkpoints for resuming; None: once per epoch
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "per_device_batch_size", "gradient_accumulation_steps", "max_length",
+        for name in ("per_device_batch_size", "gradient_accumulation_steps", "max_length",
                      "max_prompt_length", "logging_steps", "save_steps"):
             _positive(name, getattr(self, name))
-        if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.max_prompt_length is not None and self.max_prompt_length >= self.max_length:
             raise ValueError("max_prompt_length must be smaller than max_length")
 
 
 @dataclass(frozen=True, kw_only=True)
 class IterationConfig:
-    learning_rate: float
     beta: float
+    learning_rate: float | None = None  # None: training.learning_rate
     epochs: float | None = None  # None: training.epochs
 
     def __post_init__(self) -> None:
         _positive("learning_rate", self.learning_rate)
         _positive("beta", self.beta)
         _positive("epochs", self.epochs)
+
+    def schedule(self, training: TrainingConfig) -> Schedule:
+        """This iteration's schedule: the training section's, with this iteration's learning rate and epochs."""
+        return replace(training.schedule, learning_rate=self.learning_rate or training.schedule.learning_rate,
+                       epochs=self.epochs or training.schedule.epochs)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,15 +121,9 @@ class SftEpochConfig:
     """Paper Table 5: the SFT model trained one more epoch on its own SFT data."""
 
     enabled: bool = True
-    learning_rate: float = 2e-5
-    epochs: float = 1.0
-    optimizer: str = "adamw_torch"
-    lr_scheduler: str = "cosine"
-    warmup_ratio: float = 0.1
-
-    def __post_init__(self) -> None:
-        _positive("learning_rate", self.learning_rate)
-        _positive("epochs", self.epochs)
+    # The zephyr SFT recipe: AdamW, lr 2e-5, cosine schedule, 10% warmup.
+    schedule: Schedule = field(metadata=INLINE, default_factory=lambda: Schedule(
+        learning_rate=2e-5, epochs=1.0, optimizer="adamw_torch", lr_scheduler="cosine"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,18 +133,15 @@ class DpoConfig:
     enabled: bool = True
     data: DataSource | None = None
     beta: float = 0.1
-    learning_rate: float = 5e-7
-    epochs: float = 3.0
-    optimizer: str = "rmsprop"
-    lr_scheduler: str = "linear"
-    warmup_ratio: float = 0.1
+    # zephyr-7b-dpo-full's original recipe, which SPIN's paper compares with: RMSprop, lr 5e-7, 3 epochs.
+    schedule: Schedule = field(metadata=INLINE, default_factory=lambda: Schedule(learning_rate=5e-7, epochs=3.0))
     spin_dpo: bool = False  # also run DPO from the last SPIN iteration (Table 3's "SPIN iter 3 + DPO")
     spin_dpo_epochs: float = 2.0
 
     def __post_init__(self) -> None:
         if (self.enabled or self.spin_dpo) and self.data is None:
             raise ValueError("data is required when the DPO baseline or spin_dpo is enabled")
-        for name in ("beta", "learning_rate", "epochs", "spin_dpo_epochs"):
+        for name in ("beta", "spin_dpo_epochs"):
             _positive(name, getattr(self, name))
 
 
@@ -211,27 +175,6 @@ class EmbeddedModelConfig:
                 _positive(f.name, getattr(self, f.name))
         if self.hidden_size % self.num_heads:
             raise ValueError("hidden_size must be divisible by num_heads")
-
-
-@dataclass(frozen=True, kw_only=True)
-class BenchConfig:
-    """What `spin-bench run` evaluates after training: every checkpoint of the run on these suites."""
-
-    enabled: bool = True
-    suites: str = "leaderboard,bbh,openbookqa"
-    data: str | None = None  # None: the Hub (as lm-eval); "embedded"; or a `spin-bench data pull` directory
-    limit: float | None = None
-    batch_size: int = 8
-    max_gen_toks: int | None = None  # None keeps each task's own limit (the paper's setting)
-    backend: GenerationBackend = GenerationBackend.HF
-    store: str = "results/spin-bench.db"  # SQLite path or SQLAlchemy URL
-    results_dir: str = "results"
-    mt_bench: MTBenchConfig = field(default_factory=MTBenchConfig)  # judged after the lm-eval suites
-
-    def __post_init__(self) -> None:
-        _positive("limit", self.limit)
-        _positive("batch_size", self.batch_size)
-        _positive("max_gen_toks", self.max_gen_toks)
 
 
 class Study(StrEnum):
@@ -282,17 +225,16 @@ class LossStudy:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AblationsConfig:
-    """`spin-bench ablate`: iteration-0 studies, scored like `spin-bench run` and shown in the report."""
+class AblationStudies:
+    """`spin-bench ablate`: how each iteration-0 study trains (the recipe's ``ablations`` section)."""
 
-    suites: str | None = None  # what each study's checkpoints are scored on; None: bench.suites
     epochs: EpochsStudy = field(default_factory=EpochsStudy)
     size: SizeStudy = field(default_factory=lambda: SizeStudy(sizes=(14_000, 26_000, 50_000)))
     loss: LossStudy = field(default_factory=LossStudy)
 
 
 @dataclass(frozen=True, kw_only=True)
-class Recipe:
+class TrainingRecipe:
     name: str
     seed: int = 42
     model: ModelConfig
@@ -304,33 +246,3 @@ class Recipe:
     spin: SpinConfig
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
     embedded: EmbeddedModelConfig = field(default_factory=EmbeddedModelConfig)
-    bench: BenchConfig = field(default_factory=BenchConfig)
-    ablations: AblationsConfig = field(default_factory=AblationsConfig)
-
-
-def builtin_recipes() -> dict[str, Path]:
-    folder = resources.files("training") / "recipes"
-    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml")}
-
-
-def resolve_recipe_path(name_or_path: str) -> Path:
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    known = builtin_recipes()
-    if name_or_path in known:
-        return known[name_or_path]
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a directory, not a recipe file")
-    if path.suffix in {".yaml", ".yml"}:
-        raise ConfigError(f"{path}: recipe file not found")
-    raise ConfigError(f"unknown recipe {name_or_path!r}: not a file and not one of {sorted(known)}")
-
-
-def load_recipe(name_or_path: str, overrides: tuple[str, ...] | list[str] = ()) -> Recipe:
-    """Load a recipe by built-in name or path, apply ``key.sub=value`` overrides, and validate it."""
-    path = resolve_recipe_path(name_or_path)
-    raw: dict[str, Any] = load_yaml_mapping(path)
-    raw = apply_overrides(raw, list(overrides))
-    source = f"{path}" + (" (with overrides)" if overrides else "")
-    return from_mapping(Recipe, raw, source)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spin_bench.errors import DataError
-from spin_bench.hashing import file_sha256, stable_hash
+from spin_bench.core.errors import DataError
+from spin_bench.core.hashing import file_sha256, stable_hash
 from training.config import DataSource
 
 LOCAL_SUFFIXES = (".jsonl", ".json", ".parquet")
@@ -95,7 +95,13 @@ def _read_source(source: DataSource, embedded_seed: int, kind: str) -> tuple[lis
 
 
 def _read_embedded(split: str, world_seed: int, kind: str) -> tuple[list[Any], dict[str, Any]]:
-    from training.embedded.world import SPLITS, WorldConfig, build_world, preference_records, sft_records
+    from spin_bench.data.world import (
+        SPLITS,
+        WorldConfig,
+        build_world,
+        preference_records,
+        sft_records,
+    )
 
     if split not in SPLITS:
         raise DataError(f"embedded:{split}: unknown split (choose from {', '.join(SPLITS)})")
@@ -107,6 +113,8 @@ def _read_embedded(split: str, world_seed: int, kind: str) -> tuple[list[Any], d
 
 
 def _read_local(path: Path) -> Iterator[tuple[int, Any]]:
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory; give a .jsonl, .json or .parquet file")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     if path.suffix == ".parquet":

@@ -1,4 +1,4 @@
-"""`spin-bench train`: the whole recipe, top to bottom, resumable at every stage.
+"""`spin-bench train`: the whole training recipe, top to bottom, resumable at every stage.
 
 SFT model -> for t in iterations: opponent answers -> pairs -> train -> iter<t>; then the baselines
 (SFT epoch, DPO, SPIN+DPO) and the held-out monitor. Rerunning the same command skips finished stages.
@@ -7,80 +7,105 @@ SFT model -> for t in iterations: opponent answers -> pairs -> train -> iter<t>;
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spin_bench.atomic import clean_partials, write_json_atomic, write_text_atomic
-from spin_bench.typed_config import dump_yaml
+from spin_bench.core.atomic import clean_partials, write_json_atomic, write_text_atomic
+from spin_bench.core.names import Baseline
+from spin_bench.core.run_artifacts import RunArtifacts
+from spin_bench.core.run_layout import (
+    CheckpointEntry,
+    HeldoutRow,
+    RunLayout,
+    RunSummary,
+)
+from spin_bench.core.typed_config import dump_yaml
+from spin_bench.inference.checkpoints import load_tokenizer
+from spin_bench.inference.distributed import is_main_process
 from training import baselines
-from training.checkpoint import load_tokenizer, resolve_model
-from training.config import Recipe
+from training.config import TrainingRecipe
 from training.data import LoadedData, load_preferences, load_sft
-from training.embedded.model import build_embedded_model
-from training.pairs import check_prompt_lengths
+from training.embedded.model import resolve_model
 from training.monitor import MonitoredCheckpoint, monitor_checkpoints
-from training.spin_iteration import Checkpoint, make_pairs, train_iteration
-from training.distributed import is_main_process
+from training.pairs import check_prompt_lengths
+from training.spin_iteration import make_pairs, train_iteration
+from training.stages import Checkpoint
 
 
-def run_recipe(recipe: Recipe, run_dir: Path) -> dict[str, Any]:
-    """Run every stage of ``recipe`` into ``run_dir``; returns the run summary (also saved as run.json)."""
-    started = time.perf_counter()
-    # Every input is read and checked before anything is written, so bad input leaves no output behind.
+@dataclass(frozen=True)
+class RecipeData:
+    """Every dataset a recipe names, read and checked once, before any stage writes output."""
+
+    sft: LoadedData
+    spin: LoadedData
+    heldout: LoadedData | None
+    preferences: LoadedData | None
+
+
+def load_recipe_data(recipe: TrainingRecipe) -> RecipeData:
     world_seed = recipe.embedded.world_seed
-    sft_data = load_sft(recipe.sft_data, recipe.seed, world_seed)
-    spin_data = load_sft(recipe.spin_data, recipe.seed, world_seed)
-    heldout = load_sft(recipe.heldout_data, recipe.seed, world_seed) if recipe.heldout_data else None
-    preferences = _preferences(recipe)
+    dpo = recipe.baselines.dpo
+    return RecipeData(
+        sft=load_sft(recipe.sft_data, recipe.seed, world_seed),
+        spin=load_sft(recipe.spin_data, recipe.seed, world_seed),
+        heldout=load_sft(recipe.heldout_data, recipe.seed, world_seed) if recipe.heldout_data else None,
+        preferences=load_preferences(dpo.data, recipe.seed, world_seed) if dpo.enabled or dpo.spin_dpo else None,
+    )
 
+
+def run_recipe(recipe: TrainingRecipe, run_dir: Path, config_text: str | None = None) -> RunSummary:
+    """Run every stage of ``recipe`` into ``run_dir``; returns the run summary (also saved as run.json).
+
+    ``config_text`` is the resolved recipe saved as recipe.yaml (default: this training recipe's YAML).
+    """
+    started = time.perf_counter()
+    layout = RunLayout(run_dir)
+    data = load_recipe_data(recipe)
     sft_started = time.perf_counter()
-    sft = sft_checkpoint(recipe, sft_data)
+    sft = sft_checkpoint(recipe, data.sft)
     sft_seconds = time.perf_counter() - sft_started
-    check_lengths(sft, recipe, spin_data, sft_data, preferences)
+    check_lengths(sft, recipe, data.spin, data.sft, data.preferences)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     if is_main_process():
-        for directory in (run_dir, run_dir / "pairs", run_dir / "baselines"):
+        for directory in layout.directories_to_clean():
             clean_partials(directory)
-        write_text_atomic(run_dir / "recipe.yaml", dump_yaml(recipe))
+        write_text_atomic(layout.recipe_file, config_text or dump_yaml(recipe))
 
     monitored = [MonitoredCheckpoint(label="sft", model=sft.model, identity=sft.identity)]
-    iterations, history, opponent = [], [], sft
-    for t, schedule in enumerate(recipe.spin.iterations):
-        history.append(make_pairs(t, opponent, spin_data, recipe, run_dir))
-        trained = train_iteration(t, opponent, history, schedule, recipe, run_dir)
-        monitored.append(_monitored(trained, opponent, schedule.beta))
-        iterations.append(trained)
+    history, opponent = [], sft
+    for t, iteration in enumerate(recipe.spin.iterations):
+        history.append(make_pairs(t, opponent, data.spin, recipe, layout))
+        trained = train_iteration(t, opponent, history, iteration.schedule(recipe.training), iteration.beta, recipe,
+                                  layout)
+        monitored.append(_monitored(trained, opponent, iteration.beta))
         opponent = trained
-
-    for checkpoint, reference, beta in _baselines(recipe, sft, opponent, sft_data, run_dir):
+    for checkpoint, reference, beta in _baselines(recipe, data, sft, opponent, layout):
         monitored.append(_monitored(checkpoint, reference, beta))
 
     monitor_started = time.perf_counter()
-    heldout_rows = _monitor(recipe, heldout, monitored, run_dir)
-    monitor_seconds = time.perf_counter() - monitor_started
-    summary = {
-        "recipe": recipe.name,
-        "run_dir": str(run_dir),
-        "sft_model": sft.model.provenance(),
-        "sft_model_seconds": sft_seconds,
-        "checkpoints": {c.label: relative_to_run(c.model.path, run_dir) for c in monitored},
-        "heldout": heldout_rows,
-        "monitor_seconds": monitor_seconds,
-        "wall_seconds": time.perf_counter() - started,
-    }
+    heldout = _monitor(recipe, data.heldout, monitored, layout)
+    summary = RunSummary(
+        recipe=recipe.name,
+        checkpoints={c.label: _entry(c, layout, sft) for c in monitored},
+        heldout=tuple(heldout),
+        seconds={"sft_model": sft_seconds, "monitor": time.perf_counter() - monitor_started,
+                 "wall": time.perf_counter() - started},
+    )
     if is_main_process():
-        write_json_atomic(run_dir / "run.json", summary)
+        write_json_atomic(layout.summary_file, summary.to_json())
     return summary
 
 
-def sft_checkpoint(recipe: Recipe, sft_data: LoadedData) -> Checkpoint:
+def sft_checkpoint(recipe: TrainingRecipe, sft_data: LoadedData) -> Checkpoint:
     """The run's starting point: the recipe's model, or the embedded SFT model built (or found cached)."""
-    resolved = resolve_model(recipe.model, lambda: build_embedded_model(recipe.embedded, sft_data.rows, recipe.seed))
+    resolved = resolve_model(recipe, sft_data)
     return Checkpoint(label="sft", model=resolved, identity=resolved.content_hash())
 
 
-def check_lengths(sft: Checkpoint, recipe: Recipe, *datasets: LoadedData | None) -> None:
+def check_lengths(sft: Checkpoint, recipe: TrainingRecipe, *datasets: LoadedData | None) -> None:
     """Fail on an over-long prompt in any of ``datasets`` before any stage writes output."""
     tokenizer = load_tokenizer(sft.model)
     for data in datasets:
@@ -88,31 +113,28 @@ def check_lengths(sft: Checkpoint, recipe: Recipe, *datasets: LoadedData | None)
             check_prompt_lengths(data.rows, tokenizer, recipe.training, data.provenance["source"])
 
 
-def relative_to_run(path: str, run_dir: Path) -> str:
-    """Checkpoints inside the run directory are recorded relative to it, so the directory can be moved."""
-    try:
-        return str(Path(path).resolve().relative_to(run_dir.resolve()))
-    except ValueError:
-        return str(Path(path).resolve()) if Path(path).exists() else path
+def _entry(checkpoint: Checkpoint, layout: RunLayout, sft: Checkpoint) -> CheckpointEntry:
+    model = checkpoint.model
+    if checkpoint is sft and not model.is_local:
+        return CheckpointEntry(path=model.path, hub=True, revision=model.revision, gguf_file=model.gguf_file,
+                               content_hash=sft.identity)
+    return CheckpointEntry.for_directory(model.path, layout.root, gguf_file=model.gguf_file,
+                                         content_hash=sft.identity if checkpoint is sft else None)
 
 
-def _preferences(recipe: Recipe) -> LoadedData | None:
-    dpo = recipe.baselines.dpo
-    if not (dpo.enabled or dpo.spin_dpo):
-        return None
-    return load_preferences(dpo.data, recipe.seed, recipe.embedded.world_seed)
-
-
-def _baselines(recipe: Recipe, sft: Checkpoint, last: Checkpoint, sft_data: LoadedData, run_dir: Path):
+def _baselines(recipe: TrainingRecipe, data: RecipeData, sft: Checkpoint, last: Checkpoint,
+               layout: RunLayout) -> Iterator[tuple[Checkpoint, Checkpoint, float]]:
     """(checkpoint, its reference, beta) for each enabled baseline."""
     config = recipe.baselines
     if config.sft_epoch.enabled:
         # No reference in SFT; measure it against the SFT model with the DPO beta, like the DPO row.
-        yield baselines.sft_epoch(sft, sft_data, recipe, run_dir), sft, config.dpo.beta
+        yield baselines.sft_epoch(sft, data.sft, recipe, layout), sft, config.dpo.beta
     if config.dpo.enabled:
-        yield baselines.dpo(sft, recipe, run_dir, "dpo", config.dpo.epochs), sft, config.dpo.beta
+        yield (baselines.dpo(sft, data.preferences, recipe, layout, Baseline.DPO, config.dpo.schedule.epochs), sft,
+               config.dpo.beta)
     if config.dpo.spin_dpo:
-        yield baselines.dpo(last, recipe, run_dir, "spin_dpo", config.dpo.spin_dpo_epochs), last, config.dpo.beta
+        yield (baselines.dpo(last, data.preferences, recipe, layout, Baseline.SPIN_DPO, config.dpo.spin_dpo_epochs),
+               last, config.dpo.beta)
 
 
 def _monitored(checkpoint: Checkpoint, reference: Checkpoint, beta: float) -> MonitoredCheckpoint:
@@ -121,39 +143,28 @@ def _monitored(checkpoint: Checkpoint, reference: Checkpoint, beta: float) -> Mo
                                reference=ref, beta=beta)
 
 
-def _monitor(recipe: Recipe, heldout: LoadedData | None, monitored, run_dir: Path) -> list[dict[str, Any]]:
+def _monitor(recipe: TrainingRecipe, heldout: LoadedData | None, monitored, layout: RunLayout) -> list[HeldoutRow]:
     if heldout is None:
         return []
     return monitor_checkpoints(monitored, heldout.rows, recipe.generation, recipe.training.precision,
-                               run_dir / "monitor", recipe.seed)
+                               layout.monitor_dir, recipe.seed)
 
 
-def summary_table(summary: dict[str, Any]) -> str:
+def summary_table(summary: RunSummary, run_dir: Path) -> str:
     """Plain-text table of the held-out monitor and the per-stage seconds, for the terminal."""
-    run_dir = Path(summary["run_dir"])
+    artifacts = RunArtifacts.at(run_dir)
     lines = [f"{'checkpoint':<11} {'vs':<6} {'margin':>8} {'acc':>6} {'real logp/tok':>14} {'gen s':>7} {'train s':>8}"]
-    timings = _timings(run_dir, summary["checkpoints"])
-    for row in summary["heldout"] or [{"label": label} for label in summary["checkpoints"]]:
-        gen, train = timings.get(row["label"], (None, None))
+    rows = {row.label: row for row in summary.heldout}
+    for name, entry in summary.checkpoints.items():
+        row = rows.get(name)
+        timing = artifacts.checkpoint_timing(Path(entry.location(run_dir))) if not entry.hub else None
         lines.append(
-            f"{row['label']:<11} {row.get('reference', '-'):<6} {_fmt(row.get('margin'), '+.4f'):>8} "
-            f"{_fmt(row.get('accuracy'), '.2f'):>6} {_fmt(row.get('real_logp_per_token'), '.4f'):>14} "
-            f"{_fmt(gen, '.1f'):>7} {_fmt(train, '.1f'):>8}"
+            f"{name:<11} {_fmt(row.reference if row else None, 's', '-'):<6} {_fmt(row and row.margin, '+.4f'):>8} "
+            f"{_fmt(row and row.accuracy, '.2f'):>6} {_fmt(row and row.real_logp_per_token, '.4f'):>14} "
+            f"{_fmt(timing and timing.generation_seconds, '.1f'):>7} {_fmt(timing and timing.training_seconds, '.1f'):>8}"
         )
     return "\n".join(lines)
 
 
-def _timings(run_dir: Path, checkpoints: dict[str, str]) -> dict[str, tuple[float | None, float | None]]:
-    from training.stages import read_json
-
-    out = {}
-    for label, path in checkpoints.items():
-        file = run_dir / path / "timings.json"
-        if file.is_file():
-            data = read_json(file)
-            out[label] = (data.get("generation_seconds"), data.get("training_seconds"))
-    return out
-
-
-def _fmt(value: Any, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+def _fmt(value: Any, spec: str, missing: str = "-") -> str:
+    return missing if value is None else format(value, spec)

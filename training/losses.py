@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from training.config import LossKind
+from spin_bench.core.enums import LossKind
 
 
 def spin_margin(

@@ -13,15 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spin_bench.atomic import write_json_atomic
-from spin_bench.hashing import stable_hash
-from training.checkpoint import ResolvedModel, load_causal_lm, load_tokenizer
-from training.config import GenerationConfig, Precision
+from spin_bench.core.atomic import write_json_atomic
+from spin_bench.core.enums import Precision
+from spin_bench.core.hashing import stable_hash
+from spin_bench.core.run_layout import HeldoutRow
+from spin_bench.inference.checkpoints import (
+    ResolvedModel,
+    load_causal_lm,
+    load_tokenizer,
+)
+from spin_bench.inference.config import GenerationConfig
+from spin_bench.inference.distributed import is_main_process
+from spin_bench.inference.scoring import response_logprobs
 from training.data import PromptResponse
 from training.opponent import generate_answers
-from training.distributed import is_main_process
 from training.stages import read_json
-from training.scoring import response_logprobs
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,7 @@ class MonitoredCheckpoint:
     label: str  # "sft", "iter0", "dpo", ...
     model: ResolvedModel
     identity: str  # stage key or content hash: what the cache is keyed by
-    reference: "MonitoredCheckpoint | None" = None
+    reference: MonitoredCheckpoint | None = None
     beta: float | None = None
 
 
@@ -40,7 +46,7 @@ def monitor_checkpoints(
     precision: Precision,
     directory: Path,
     seed: int,
-) -> list[dict[str, Any]]:
+) -> list[HeldoutRow]:
     """One row of held-out metrics per checkpoint (all ranks call this; rank 0 scores)."""
     references = {c.reference.identity: c.reference for c in checkpoints if c.reference is not None}
     answers = {
@@ -58,7 +64,7 @@ def monitor_checkpoints(
         row["real_logp_per_token"] = sum(real[0]) / max(1, sum(real[1]))
         if checkpoint.reference is not None:
             row.update(_margin(checkpoint, heldout, answers[checkpoint.reference.identity], real, scorer))
-        rows.append(row)
+        rows.append(HeldoutRow(**row))
     write_json_atomic(directory / "heldout.json", rows)
     return rows
 

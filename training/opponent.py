@@ -13,13 +13,14 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from spin_bench.atomic import clean_partials, write_parquet_atomic
-from training.checkpoint import ResolvedModel, load_tokenizer
-from training.config import GenerationConfig, Precision
+from spin_bench.core.atomic import clean_partials, write_parquet_atomic
+from spin_bench.core.enums import Precision
+from spin_bench.inference.checkpoints import ResolvedModel, load_tokenizer
+from spin_bench.inference.config import GenerationConfig
+from spin_bench.inference.distributed import process_state
+from spin_bench.inference.generation import make_generator
+from spin_bench.inference.prompts import render_prompt
 from training.data import PromptResponse
-from training.distributed import process_state
-from training.generation import make_generator
-from training.prompts import render_prompt
 
 
 def _shard_path(directory: Path, index: int) -> Path:
@@ -57,7 +58,7 @@ def _generate_shards(model, shards, missing, config, precision, directory, seed,
     import pyarrow as pa
 
     tokenizer = load_tokenizer(model)
-    generator = make_generator(model.path, config, precision, revision=model.revision, gguf_file=model.gguf_file)
+    generator = make_generator(model, config, precision)
     total = sum(len(shards[i]) for i in missing)
     with tqdm(total=total, desc=desc, unit="prompt", disable=not show) as bar:
         for index in missing:

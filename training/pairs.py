@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from spin_bench.errors import DataError
-from training.config import PromptFormat, TrainingConfig
+from spin_bench.core.errors import DataError
+from spin_bench.inference.config import PromptFormat
+from spin_bench.inference.prompts import render_prompt
+from training.config import TrainingConfig
 from training.data import PreferencePair, PromptResponse
-from training.prompts import render_prompt
-
-PAIR_COLUMNS = ("prompt_id", "prompt", "chosen", "rejected")
 
 
 def spin_pairs(rows: Sequence[PromptResponse], answers: dict[str, str]) -> list[PreferencePair]:

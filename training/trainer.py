@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from trl import DPOTrainer
 
-from training.config import LossKind
+from spin_bench.core.enums import LossKind
 from training.losses import spin_loss, spin_margin
 
 _NON_MODEL_KEYS = frozenset({"completion_mask", "ref_chosen_logps", "ref_rejected_logps"})

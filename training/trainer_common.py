@@ -1,5 +1,9 @@
-"""What every training stage shares: precision flags, resuming from the last complete checkpoint, and
-publishing the finished model directory atomically (all ranks save, rank 0 moves it into place)."""
+"""What every training stage shares: trainer arguments, resuming from the last complete checkpoint, and
+publishing the finished model directory atomically (all ranks save, rank 0 moves it into place).
+
+:func:`train_and_publish` is the one body of every trained stage (SFT, DPO and SPIN alike): the stage
+modules only build their TRL trainer.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spin_bench.atomic import publish_directory, write_json_atomic
-from training.config import Precision, TrainingConfig
-from training.checkpoint import ResolvedModel, resolve_precision
-from training.stages import write_stage_marker
+from spin_bench.core.atomic import publish_directory, write_json_atomic
+from spin_bench.core.enums import Precision
+from spin_bench.core.hashing import stable_hash
+from spin_bench.core.run_layout import epoch_dir
+from spin_bench.inference.checkpoints import ResolvedModel, resolve_precision
+from training.config import Schedule, TrainingConfig
+from training.stages import KeyedStage, stage_done, write_stage_marker
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
-def trainer_kwargs(training: TrainingConfig, work_dir: Path, seed: int, model: ResolvedModel) -> dict[str, Any]:
+def trainer_kwargs(training: TrainingConfig, schedule: Schedule, work_dir: Path, seed: int,
+                   model: ResolvedModel) -> dict[str, Any]:
     """Keyword arguments common to TRL's DPOConfig and SFTConfig."""
     import torch
 
@@ -29,6 +37,12 @@ def trainer_kwargs(training: TrainingConfig, work_dir: Path, seed: int, model: R
         init_kwargs["gguf_file"] = model.gguf_file
     return {
         "output_dir": str(work_dir),
+        "learning_rate": schedule.learning_rate,
+        "num_train_epochs": schedule.epochs,
+        "optim": schedule.optimizer,
+        "lr_scheduler_type": schedule.lr_scheduler,
+        # transformers 5 removed warmup_ratio: a float below 1 passed as warmup_steps is read as a ratio.
+        "warmup_steps": schedule.warmup_ratio if schedule.warmup_ratio > 0 else 0,
         "per_device_train_batch_size": training.per_device_batch_size,
         "per_device_eval_batch_size": training.per_device_batch_size * 2,
         "gradient_accumulation_steps": training.gradient_accumulation_steps,
@@ -50,9 +64,30 @@ def trainer_kwargs(training: TrainingConfig, work_dir: Path, seed: int, model: R
     }
 
 
-def warmup_steps(ratio: float) -> float | int:
-    # transformers 5 removed warmup_ratio: a float below 1 passed as warmup_steps is read as a ratio.
-    return ratio if ratio > 0 else 0
+def train_and_publish(trainer, tokenizer, stage: KeyedStage, *, epochs: float, keep_epochs: bool,
+                      files: dict[str, Any], metric_names: dict[str, str] | None = None) -> dict[str, Any]:
+    """Train (resuming from the last complete checkpoint in the stage's scratch) and publish its output.
+
+    ``files`` are the side files saved beside the weights; a ``timings.json`` among them gets the training
+    seconds added. Returns the metrics that land in ``metrics.json``.
+    """
+    quiet_progress(trainer, stage.out.name)
+    if keep_epochs:
+        keep_epoch_weights(trainer, tokenizer, stage.out, stage.key, epochs, files)
+    resume_from = last_complete_checkpoint(stage.work)
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=resume_from)
+    seconds = time.perf_counter() - started
+    metrics = {
+        "steps": step_log(trainer, metric_names),
+        "train_loss": result.training_loss,
+        "global_steps": trainer.state.global_step,
+        "resumed_from": resume_from,
+    }
+    side = dict(files)
+    timings = {"training_seconds": seconds, **side.pop("timings.json", {})}
+    publish_trained(trainer, tokenizer, stage.out, stage.key, {**side, "metrics.json": metrics, "timings.json": timings})
+    return metrics
 
 
 def last_complete_checkpoint(work_dir: Path) -> str | None:
@@ -87,14 +122,7 @@ def publish_trained(trainer, tokenizer, out_dir: Path, key: str, files: dict[str
     trainer.accelerator.wait_for_everyone()
 
 
-def epoch_dir(out_dir: Path, epoch: int) -> Path:
-    """Where a stage that keeps per-epoch weights puts epoch ``epoch`` (the last epoch is ``out_dir`` itself)."""
-    return out_dir.with_name(f"{out_dir.name}-epoch{epoch}")
-
-
 def epoch_key(key: str, epoch: int) -> str:
-    from spin_bench.hashing import stable_hash
-
     return stable_hash({"stage": key, "epoch": epoch})
 
 
@@ -106,8 +134,6 @@ def keep_epoch_weights(trainer, tokenizer, out_dir: Path, key: str, epochs: floa
     directory (its stage marker matches) is not written again after a resume.
     """
     from transformers import TrainerCallback
-
-    from training.stages import stage_done
 
     class _KeepEpochs(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
@@ -137,15 +163,6 @@ def step_log(trainer, renames: dict[str, str] | None = None) -> list[dict[str, A
             row[name] = value
         rows.append(row)
     return rows
-
-
-def remove_work_dir(work_dir: Path, trainer) -> None:
-    if trainer.accelerator.is_main_process:
-        shutil.rmtree(work_dir, ignore_errors=True)
-
-
-def timer() -> float:
-    return time.perf_counter()
 
 
 def quiet_progress(trainer, desc: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from spin_bench.bench.suites import TaskSpec
 from spin_bench.bench.taskdir import BenchData
-from spin_bench.errors import DataError
+from spin_bench.core.errors import DataError
 
 
 def open_bench_data(data: str | None, specs: tuple[TaskSpec, ...], world_seed: int = 0) -> BenchData:

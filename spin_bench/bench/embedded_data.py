@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from spin_bench import __version__
-from spin_bench.atomic import atomic_directory, write_json_atomic, write_parquet_atomic
-from spin_bench.hashing import file_sha256, stable_hash
+from spin_bench.core.atomic import (
+    atomic_directory,
+    write_json_atomic,
+    write_parquet_atomic,
+)
+from spin_bench.core.hashing import file_sha256, stable_hash
+from spin_bench.core.paths import cache_root
 
 LETTERS = "ABCD"
 SPORTS_TARGET = {"Yes": "yes", "No": "no"}  # BBH writes sports answers in lower case
@@ -28,25 +33,18 @@ def _deviation(world_seed: int) -> str:
 
 def embedded_bench_dir(world_seed: int = 0) -> Path:
     """The embedded world's benchmark data directory, built on first use and cached."""
-    from training.embedded.model import cache_root
+    from spin_bench.data.world import code_fingerprint
 
     # Keyed by the code that generates the items, so a cached directory is found without building the
     # world (a cached evaluation must stay fast) and any change to the generator makes a new one.
-    key = stable_hash({"seed": world_seed, "code": [file_sha256(p) for p in generator_sources()]})
+    key = stable_hash({"seed": world_seed, "world": code_fingerprint(), "code": file_sha256(Path(__file__))})
     directory = cache_root() / "embedded-bench" / key
     if not (directory / "manifest.json").is_file():
-        from training.embedded.world import WorldConfig, build_world
+        from spin_bench.data.world import WorldConfig, build_world
 
         world = build_world(WorldConfig(seed=world_seed))
         _write(directory, _tasks(world["eval"], world["sft"]), world_seed)
     return directory
-
-
-def generator_sources() -> list[Path]:
-    import training.embedded
-
-    folder = Path(training.embedded.__file__).parent
-    return [Path(__file__), *(folder / n for n in ("world.py", "skills.py", "vocabulary.py", "chat_skill.py"))]
 
 
 def _write(directory: Path, tasks: dict[str, tuple[dict[str, Any], dict[str, list[dict]]]], world_seed: int) -> None:

@@ -7,29 +7,31 @@ checkpoint, config or data gets a new key and is evaluated again.
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from spin_bench.bench.models import ModelRef
-from spin_bench.bench.runner import SEEDS, EvalSettings, build_lm, run_tasks, save_results
+from spin_bench.bench.runner import (
+    SEEDS,
+    EvalSettings,
+    build_lm,
+    run_tasks,
+    save_results,
+)
 from spin_bench.bench.scores import score_records
 from spin_bench.bench.suites import TaskSpec
-from spin_bench.bench.taskdir import BenchData, lm_eval_name, task_configs, write_task_dir
-from spin_bench.hashing import stable_hash
-from spin_bench.store import EvaluationRecord, ResultsStore, ScoreRecord
-
-
-@dataclass(frozen=True)
-class SuiteOutcome:
-    model: ModelRef
-    suite: str
-    eval_key: str
-    cached: bool
-    scores: list[ScoreRecord]
-    seconds: float
+from spin_bench.bench.taskdir import (
+    BenchData,
+    lm_eval_name,
+    task_configs,
+    write_task_dir,
+)
+from spin_bench.core.hashing import stable_hash
+from spin_bench.core.paths import safe_name
+from spin_bench.inference.models import ModelRef
+from spin_bench.store import EvaluationRecord, ResultsStore
+from spin_bench.store.cache import SuiteOutcome, lookup_outcome, store_key_for
 
 
 def lm_eval_version() -> str:
@@ -54,9 +56,8 @@ def evaluate(models: list[ModelRef], suites: dict[str, tuple[TaskSpec, ...]], da
         keys = {suite: eval_key(model, suite, specs, data, settings) for suite, specs in suites.items()}
         missing = {}
         for suite, key in keys.items():
-            hit = None if force else cached_evaluation(store, key, model)
-            if hit is not None:
-                outcomes.append(SuiteOutcome(model, suite, hit[0].eval_key, True, hit[1], 0.0))
+            if (hit := lookup_outcome(store, key, model, suite, force)) is not None:
+                outcomes.append(hit)
             else:
                 missing[suite] = suites[suite]
         if missing:
@@ -64,37 +65,15 @@ def evaluate(models: list[ModelRef], suites: dict[str, tuple[TaskSpec, ...]], da
     return outcomes
 
 
-def label_key(key: str, label: str) -> str:
-    """The store key of an evaluation filed under a further label (the first label files it under ``key``)."""
-    return stable_hash({"evaluation": key, "label": label})
-
-
-def cached_evaluation(store: ResultsStore, key: str, model: ModelRef):
-    """The stored evaluation for this content and label. The same content already stored under another
-    label is filed under this label too (same scores and sample logs) without any model work, so a
-    nightly label or a second run name still gets its rows."""
-    hit = store.lookup(label_key(key, model.label))
-    if hit is not None:
-        return hit
-    hit = store.lookup(key)
-    if hit is None or hit[0].label == model.label:
-        return hit
-    alias = replace(hit[0], eval_key=label_key(key, model.label), label=model.label, model_path=model.path,
-                    iteration=model.iteration, extra={**hit[0].extra, **model.extra, "same_as": key})
-    store.add(alias, hit[1])
-    return alias, hit[1]
-
-
 def _run_model(model, suites, keys, data, settings, store, out_root, work_root, force) -> list[SuiteOutcome]:
     specs = tuple(spec for specs in suites.values() for spec in specs)
     task_dir = write_task_dir(specs, data, work_root / "lm-eval-tasks")
-    _quiet_libraries()
     started = time.perf_counter()
     lm = build_lm(model.path, settings, revision=model.revision)
     results = run_tasks(lm, [lm_eval_name(s) for s in specs], task_dir, settings)
     seconds = time.perf_counter() - started
     directory = out_root / safe_name(model.label) / stable_hash(sorted(keys[s] for s in suites), length=12)
-    results_file, samples_dir = save_results(results, directory)
+    results_file, samples_dir = save_results(results, directory.absolute())
     outcomes = []
     for suite, suite_specs in suites.items():
         scores = [r for spec in suite_specs for r in score_records(results, spec, data, settings.deviations())]
@@ -106,40 +85,14 @@ def _run_model(model, suites, keys, data, settings, store, out_root, work_root, 
     return outcomes
 
 
-def store_key_for(store: ResultsStore, key: str, label: str, force: bool) -> str:
-    """Where a fresh evaluation is filed: under ``key`` unless another label already holds it there
-    (then under this label's key), replacing this label's earlier entry when forced."""
-    existing = store.lookup(key)
-    if existing is None or existing[0].label == label:
-        if force:
-            store.delete(key)
-        return key
-    if force:
-        store.delete(label_key(key, label))
-    return label_key(key, label)
-
-
 def _record(model: ModelRef, suite: str, key: str, settings: EvalSettings, results: dict[str, Any],
             results_file: Path, samples_dir: Path, extra: dict[str, Any]) -> EvaluationRecord:
     return EvaluationRecord(
         eval_key=key, model_path=model.path, model_hash=model.model_hash, label=model.label,
-        iteration=model.iteration, suite=suite, backend=settings.backend, dtype=settings.resolved_dtype(),
+        iteration=model.iteration, suite=suite, backend=settings.backend.value, dtype=settings.resolved_dtype(),
         batch_size=settings.batch_size, limit=settings.limit, add_bos=settings.add_bos,
         chat_template_hash=results.get("chat_template_sha"), lm_eval_version=lm_eval_version(),
         results_path=str(results_file), samples_path=str(samples_dir),
         extra={**model.extra, **extra, "max_gen_toks": settings.max_gen_toks,
                "transformers_version": results.get("transformers_version")},
     )
-
-
-def _quiet_libraries() -> None:
-    """Weight-loading and dataset-map bars only bury lm-eval's request bars."""
-    import datasets
-    import transformers
-
-    transformers.utils.logging.disable_progress_bar()
-    datasets.disable_progress_bars()
-
-
-def safe_name(label: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_") or "model"

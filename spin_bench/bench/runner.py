@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spin_bench.atomic import publish_directory
-from spin_bench.errors import UserError
+from spin_bench.core.atomic import publish_directory
+from spin_bench.core.enums import Backend, Precision
+from spin_bench.core.errors import UserError
+from spin_bench.inference.checkpoints import cuda_available, resolve_precision
 
 # lm-eval's CLI defaults (--seed 0,1234,1234,1234); parity with the CLI depends on them.
 SEEDS = {"random_seed": 0, "numpy_random_seed": 1234, "torch_random_seed": 1234, "fewshot_random_seed": 1234}
@@ -21,9 +23,11 @@ SEEDS = {"random_seed": 0, "numpy_random_seed": 1234, "torch_random_seed": 1234,
 
 @dataclass(frozen=True)
 class EvalSettings:
-    backend: str = "hf"  # hf | vllm
+    """How lm-eval runs the model; made from the bench section (BenchConfig.eval_settings)."""
+
+    backend: Backend = Backend.HF
     batch_size: int = 8
-    dtype: str = "auto"  # auto: bfloat16 on a GPU, float32 on CPU
+    precision: Precision = Precision.AUTO  # auto: bfloat16 on a GPU, float32 on CPU
     limit: float | None = None  # lm-eval --limit: an item count, or a fraction below 1
     max_gen_toks: int | None = None  # cap generation length (a deviation from the tasks' settings)
     tensor_parallel_size: int = 1  # vllm
@@ -33,9 +37,8 @@ class EvalSettings:
     add_bos: bool = False
 
     def resolved_dtype(self) -> str:
-        if self.dtype != "auto":
-            return self.dtype
-        return "bfloat16" if _cuda_available() else "float32"
+        """The dtype lm-eval loads the model in, as the store records it ("float32", "bfloat16")."""
+        return resolve_precision(self.precision).torch_name
 
     def deviations(self) -> list[str]:
         notes = []
@@ -46,26 +49,9 @@ class EvalSettings:
         return notes
 
 
-def _cuda_available() -> bool:
-    """torch.cuda.is_available(), without importing torch (about a second) when the build is CPU-only:
-    a cached evaluation computes its key this way and must stay fast."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        if version("torch").endswith("+cpu"):
-            return False
-    except PackageNotFoundError:
-        return False
-    import torch
-
-    return torch.cuda.is_available()
-
-
 def build_lm(model_path: str, settings: EvalSettings, revision: str | None = None):
     """lm-eval's own model class for the backend, with add_bos_token as the paper's harness had it."""
-    import torch
-
-    if settings.backend == "vllm":
+    if settings.backend is Backend.VLLM:
         try:
             from lm_eval.models.vllm_causallms import VLLM
         except ImportError:
@@ -76,7 +62,7 @@ def build_lm(model_path: str, settings: EvalSettings, revision: str | None = Non
                     data_parallel_size=settings.data_parallel_size)
     from lm_eval.models.huggingface import HFLM
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = "cuda" if cuda_available() else "cpu"
     try:
         return HFLM(pretrained=model_path, revision=revision, dtype=settings.resolved_dtype(),
                     batch_size=settings.batch_size, add_bos_token=settings.add_bos, device=device)

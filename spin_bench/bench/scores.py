@@ -13,9 +13,8 @@ from typing import Any
 
 from spin_bench.bench.suites import TaskSpec
 from spin_bench.bench.taskdir import MMLU_GROUP, BenchData, lm_eval_name
-from spin_bench.hashing import stable_hash
+from spin_bench.core.hashing import stable_hash
 from spin_bench.store import ScoreRecord
-
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 

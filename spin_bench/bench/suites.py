@@ -6,9 +6,12 @@ metric the paper reports, and where its data sits in a pulled or embedded data d
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
-from spin_bench.errors import UserError
+from spin_bench.core.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,29 @@ OPENBOOKQA = (
 SUITES: dict[str, tuple[TaskSpec, ...]] = {"leaderboard": LEADERBOARD, "bbh": BBH, "openbookqa": OPENBOOKQA}
 # The six columns whose plain mean is the Open LLM Leaderboard v1 average (paper Table 4).
 LEADERBOARD_AVERAGE = ("arc_challenge", "truthfulqa_mc2", "winogrande", "gsm8k_v040", "hellaswag", "mmlu")
+
+
+def paper_average(percentages: Mapping[str, float | Decimal | None]) -> Decimal | None:
+    """The paper's Average of one model: the mean of the six LEADERBOARD_AVERAGE scores as printed.
+
+    Args:
+        percentages: task name -> score in percent (unrounded); other tasks are ignored.
+
+    Returns:
+        The mean of the six values printed with 2 decimals, itself rounded to 2 decimals; None when any of
+        the six is missing or NaN (a mean over fewer tasks is not the paper's Average).
+
+    A reader checking a printed row averages the printed values, so this does too. Exact ties at the third
+    decimal (one mean in six) are rounded as the nearest binary double rounds: the paper prints 63.165 as
+    63.16 (Table 4) but 57.225 as 57.23 (Table 5), and only that rule gives both (round-half-up and
+    round-half-even each miss one).
+    """
+    values = [percentages.get(task) for task in LEADERBOARD_AVERAGE]
+    if any(value is None or math.isnan(float(value)) for value in values):
+        return None
+    printed = [Decimal(format(float(value), ".2f")) for value in values]
+    exact = sum(printed, Decimal(0)) / len(printed)
+    return Decimal(format(float(exact), ".2f"))
 
 
 def resolve_suites(names: str) -> dict[str, tuple[TaskSpec, ...]]:

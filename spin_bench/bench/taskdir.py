@@ -13,10 +13,10 @@ from typing import Any
 
 import yaml
 
-from spin_bench.atomic import atomic_directory, write_text_atomic
 from spin_bench.bench.suites import TaskSpec
-from spin_bench.errors import UserError
-from spin_bench.hashing import stable_hash
+from spin_bench.core.atomic import atomic_directory, write_text_atomic
+from spin_bench.core.errors import UserError
+from spin_bench.core.hashing import stable_hash
 
 TAG = "spin_bench"
 MMLU_GROUP = "spin_mmlu"

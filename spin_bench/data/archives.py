@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
-from spin_bench.errors import DataError
+from spin_bench.core.errors import DataError
 
 
 def sha256_bytes(payload: bytes) -> str:

@@ -12,10 +12,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from spin_bench.core.errors import DataError
 from spin_bench.data.archives import Archive, SdistArchive, sha256_bytes
 from spin_bench.data.convert import TaskData
 from spin_bench.data.schemas import table_from_rows
-from spin_bench.errors import DataError
 
 ROOT = "bigbench-1.0.0/bigbench/benchmark_tasks/"
 MEMBER_SHA256: dict[str, str] = {

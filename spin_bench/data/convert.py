@@ -8,11 +8,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from spin_bench.atomic import write_parquet_atomic
+from spin_bench.core.atomic import write_parquet_atomic
+from spin_bench.core.hashing import file_sha256
 from spin_bench.data.archives import Archive
 from spin_bench.data.schemas import check_rows
 from spin_bench.data.sources import Source
-from spin_bench.hashing import file_sha256
 
 
 @dataclass

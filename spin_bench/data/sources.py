@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from spin_bench.errors import DataError, UserError
-from spin_bench.hashing import file_sha256
+from spin_bench.core.errors import DataError, UserError
+from spin_bench.core.hashing import file_sha256
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,6 @@ SOURCES: dict[str, Source] = {
         licence="Apache-2.0",
     ),
 }
-
-
-def default_cache() -> Path:
-    """Where downloaded archives are kept: next to the model cache, so one variable moves both."""
-    root = os.environ.get("SPIN_BENCH_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "spin-bench"
-    return base / "downloads"
 
 
 def parse_sources(values: list[str] | None) -> list[str]:

@@ -13,10 +13,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from spin_bench.atomic import write_json_atomic
-from spin_bench.errors import UserError
-from spin_bench.hashing import stable_hash
-from spin_bench.mtbench.data import MTBenchData, Question
+from spin_bench.core.atomic import write_json_atomic
+from spin_bench.core.enums import Backend, Precision
+from spin_bench.core.errors import UserError
+from spin_bench.core.hashing import stable_hash
+from spin_bench.inference.checkpoints import ResolvedModel
+from spin_bench.mtbench.dataset import MTBenchData, Question
 from spin_bench.mtbench.protocol import GREEDY_BELOW, MAX_NEW_TOKENS, temperature_for
 
 Answers = dict[int, tuple[str, str]]
@@ -24,10 +26,10 @@ Answers = dict[int, tuple[str, str]]
 
 @dataclass(frozen=True)
 class AnswerSettings:
-    backend: str = "hf"
+    backend: Backend = Backend.HF
     max_new_tokens: int = MAX_NEW_TOKENS
     batch_size: int = 8
-    precision: str = "auto"
+    precision: Precision = Precision.AUTO
     template: str = "chat_template"  # or "fastchat:<template name>" where fschat is installed
     seed: int = 0  # FastChat seeds torch with the choice index; one choice, index 0
     tensor_parallel_size: int = 1
@@ -106,21 +108,22 @@ def _sampling(config, settings: AnswerSettings, temperature: float):
 
 def _load(model_path: str, settings: AnswerSettings,
           revision: str | None) -> tuple[Any, Callable[[list[dict[str, str]]], str]]:
-    from training.checkpoint import ResolvedModel, load_tokenizer
-    from training.config import GenerationBackend, GenerationConfig, Precision
-    from training.generation import make_generator
+    from spin_bench.inference.checkpoints import load_tokenizer
+    from spin_bench.inference.config import GenerationConfig
+    from spin_bench.inference.generation import make_generator
 
-    config = GenerationConfig(backend=GenerationBackend(settings.backend), max_new_tokens=settings.max_new_tokens,
+    model = ResolvedModel(path=model_path, revision=revision)
+    config = GenerationConfig(backend=settings.backend, max_new_tokens=settings.max_new_tokens,
                               batch_size=settings.batch_size, tensor_parallel_size=settings.tensor_parallel_size)
-    generator = make_generator(model_path, config, Precision(settings.precision), revision=revision)
-    tokenizer = getattr(generator, "tokenizer", None) or load_tokenizer(ResolvedModel(path=model_path, revision=revision))
+    generator = make_generator(model, config, settings.precision)
+    tokenizer = getattr(generator, "tokenizer", None) or load_tokenizer(model)
     return generator, _renderer(tokenizer, settings.template)
 
 
 def _renderer(tokenizer, template: str) -> Callable[[list[dict[str, str]]], str]:
     if template == "chat_template":
-        from training.config import PromptFormat
-        from training.prompts import render_prompt
+        from spin_bench.inference.config import PromptFormat
+        from spin_bench.inference.prompts import render_prompt
 
         if not getattr(tokenizer, "chat_template", None):
             raise UserError("the model's tokenizer has no chat template; pass --mt-bench-template fastchat:<name>")

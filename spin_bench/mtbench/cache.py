@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from spin_bench.hashing import stable_hash
+from spin_bench.core.hashing import stable_hash
 
 
 class JudgmentCache:

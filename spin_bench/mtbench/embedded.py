@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from spin_bench.atomic import write_json_atomic
-from spin_bench.hashing import file_sha256, stable_hash
-from spin_bench.mtbench.data import JudgePrompt, MTBenchData, Question
+from spin_bench.core.atomic import write_json_atomic
+from spin_bench.core.hashing import file_sha256, stable_hash
+from spin_bench.core.paths import cache_root
+from spin_bench.data.fastchat import JudgePrompt, Question
+from spin_bench.mtbench.dataset import MTBenchData
 
 
 def _deviation(world_seed: int) -> str:
@@ -24,13 +26,12 @@ def _deviation(world_seed: int) -> str:
 
 def embedded_questions(world_seed: int = 0) -> tuple[Question, ...]:
     """The world's eval-split chat items, ids 1.. in the split's order; cached by generator code and seed."""
-    from spin_bench.bench.embedded_data import generator_sources
-    from training.embedded.model import cache_root
+    from spin_bench.data.world import code_fingerprint
 
-    key = stable_hash({"seed": world_seed, "code": [file_sha256(p) for p in (*generator_sources(), Path(__file__))]})
+    key = stable_hash({"seed": world_seed, "world": code_fingerprint(), "code": file_sha256(Path(__file__))})
     path = cache_root() / "embedded-mt-bench" / key / "questions.json"
     if not path.is_file():
-        from training.embedded.world import WorldConfig, build_world
+        from spin_bench.data.world import WorldConfig, build_world
 
         chats = [e for e in build_world(WorldConfig(seed=world_seed))["eval"] if e.followup is not None]
         rows = [{"question_id": number, "category": e.fields["category"], "turns": [e.prompt, e.followup],

@@ -7,38 +7,32 @@ same judge). A stored key returns its scores without loading a model or starting
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from spin_bench import __version__
-from spin_bench.bench.evaluate import SuiteOutcome, cached_evaluation, safe_name, store_key_for
-from spin_bench.bench.models import ModelRef
-from spin_bench.errors import UserError
-from spin_bench.hashing import stable_hash
+from spin_bench.core.errors import UserError
+from spin_bench.core.hashing import stable_hash
+from spin_bench.core.paths import safe_name
+from spin_bench.inference.models import ModelRef
 from spin_bench.mtbench.answers import AnswerSettings, answer_key, generate_answers
 from spin_bench.mtbench.cache import JudgmentCache
-from spin_bench.mtbench.data import MTBenchData
-from spin_bench.mtbench.judge import Judge, JudgeSettings, Judgment
-from spin_bench.mtbench.protocol import TurnScore, aggregate, judge_prompt_name, render_judge_user
+from spin_bench.mtbench.dataset import MTBenchData
+from spin_bench.mtbench.judge import Judge, JudgedTurn, JudgeSettings
+from spin_bench.mtbench.judges import JudgeStarter
+from spin_bench.mtbench.protocol import (
+    TurnScore,
+    aggregate,
+    judge_prompt_name,
+    render_judge_user,
+)
 from spin_bench.mtbench.results import score_records, write_results
 from spin_bench.store import EvaluationRecord, ResultsStore
+from spin_bench.store.cache import SuiteOutcome, lookup_outcome, store_key_for
 
 SUITE = "mt_bench"
-# Starts the judge when the first evaluation needs it and yields its settings (with the real base URL).
-JudgeStarter = Callable[[], contextlib.AbstractContextManager[JudgeSettings]]
-
-
-@dataclass(frozen=True)
-class JudgedTurn:
-    question_id: int
-    category: str
-    turn: int
-    prompt: str  # the judge prompt's name
-    judgment: Judgment
 
 
 def mt_bench_key(model: ModelRef, data: MTBenchData, answers: AnswerSettings, judge: JudgeSettings) -> str:
@@ -53,9 +47,8 @@ def evaluate_mt_bench(models: list[ModelRef], data: MTBenchData, answers: Answer
     outcomes, todo = [], []
     for model in models:
         key = mt_bench_key(model, data, answers, judge)
-        hit = None if force else cached_evaluation(store, key, model)
-        if hit is not None:
-            outcomes.append(SuiteOutcome(model, SUITE, hit[0].eval_key, True, hit[1], 0.0))
+        if (hit := lookup_outcome(store, key, model, SUITE, force)) is not None:
+            outcomes.append(hit)
         else:
             todo.append((model, key))
     if not todo:
@@ -124,7 +117,7 @@ def _store(model: ModelRef, key: str, data: MTBenchData, answers: AnswerSettings
            timing: dict[str, float]) -> SuiteOutcome:
     summary = aggregate(turn_scores(judged))
     directory = out_root / safe_name(model.label) / f"mt_bench-{key[:12]}"
-    results_file, samples_dir = write_results(directory, data, model_answers, judged, summary, judge)
+    results_file, samples_dir = write_results(directory.absolute(), data, model_answers, judged, summary, judge)
     scores = score_records(summary, judged, data, answers, judge)
     store_key = store_key_for(store, key, model.label, force)
     record = EvaluationRecord(

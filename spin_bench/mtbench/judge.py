@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from spin_bench.errors import UserError
+from spin_bench.core.errors import UserError
 from spin_bench.mtbench.cache import JudgmentCache
 from spin_bench.mtbench.protocol import (
     FAILED,
@@ -35,18 +35,19 @@ SPLIT_ONE_ABOVE = 1e-3
 MIN_COVERAGE = 0.1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JudgeSettings:
-    """Which judge, and how to reach it. The API key is read from ``api_key_env`` when the client is made
-    and is never a field here, so it cannot reach a file through this object."""
+    """Which judge, and how to reach it (made from an MT-Bench section, whose defaults these are). The API key
+    is read from ``api_key_env`` when the client is made and is never a field here, so it cannot reach a
+    file through this object."""
 
     base_url: str
     model: str
-    mode: JudgeMode = JudgeMode.FAITHFUL
-    api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = 4
-    timeout_s: float = 120.0
-    max_retries: int = 4
+    mode: JudgeMode
+    api_key_env: str
+    concurrency: int
+    timeout_s: float
+    max_retries: int
     fingerprint: str | None = None  # e.g. the content hash of a local judge model
 
     def __post_init__(self) -> None:
@@ -77,6 +78,17 @@ class Judgment:
     coverage: float | None = None
     probabilities: Mapping[int, float] | None = None
     retryable: bool = False  # the endpoint failed (timeouts, 5xx) even after retries; nothing was cached
+
+
+@dataclass(frozen=True)
+class JudgedTurn:
+    """One turn of one question, as judged."""
+
+    question_id: int
+    category: str
+    turn: int
+    prompt: str  # the judge prompt's name
+    judgment: Judgment
 
 
 class Judge:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from spin_bench.errors import UserError
+from spin_bench.core.errors import UserError
 
 READY_TIMEOUT_S = 300.0
 

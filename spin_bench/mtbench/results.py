@@ -9,18 +9,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from spin_bench.atomic import write_json_atomic, write_text_atomic
-from spin_bench.hashing import stable_hash
-from spin_bench.mtbench.data import MTBenchData
+from spin_bench.core.atomic import write_json_atomic, write_text_atomic
+from spin_bench.core.hashing import stable_hash
+from spin_bench.mtbench.answers import AnswerSettings
+from spin_bench.mtbench.dataset import MTBenchData
+from spin_bench.mtbench.judge import JudgedTurn, JudgeSettings
 from spin_bench.mtbench.protocol import FAILED, Aggregate, JudgeMode
 from spin_bench.store import ScoreRecord
-
-if TYPE_CHECKING:
-    from spin_bench.mtbench.answers import AnswerSettings
-    from spin_bench.mtbench.evaluate import JudgedTurn
-    from spin_bench.mtbench.judge import JudgeSettings
 
 PAPER_JUDGE = "gpt-4"
 

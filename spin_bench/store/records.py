@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from spin_bench.errors import UserError
-from spin_bench.hashing import jsonable
+from spin_bench.core.errors import UserError
+from spin_bench.core.hashing import jsonable
 
 # Must match the String(255) columns in schema.py.
 MAX_KEY_LENGTH = 255

@@ -18,8 +18,15 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from spin_bench.errors import UserError
-from spin_bench.store.engine import describe, open_engine, resolve_url, retry_transient, shown, write_transaction
+from spin_bench.core.errors import UserError
+from spin_bench.store.engine import (
+    describe,
+    open_engine,
+    resolve_url,
+    retry_transient,
+    shown,
+    write_transaction,
+)
 from spin_bench.store.records import (
     EvaluationRecord,
     ScoreRecord,

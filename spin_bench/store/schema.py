@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
-from spin_bench.errors import UserError
+from spin_bench.core.errors import UserError
 from spin_bench.store.engine import retry_transient, write_transaction
 from spin_bench.store.records import MAX_KEY_LENGTH
 

@@ -14,12 +14,15 @@ def embedded_data_dir() -> Path:
     return embedded_bench_dir(0)
 
 
-def evaluate(models, suites, store, tmp_path, data="embedded", **settings):
-    """spin-bench's own evaluation path, as the CLI runs it."""
-    from spin_bench.bench.cli import run_evaluation
-    from spin_bench.bench.runner import EvalSettings
-    from spin_bench.bench.suites import resolve_suites, select_tasks
+def evaluate(models, suites, store, tmp_path, data="embedded", label=None, force=False, **settings):
+    """spin-bench's own evaluation path, as `spin-bench eval` runs it: a bench section, then the stage entry.
 
-    chosen = select_tasks(resolve_suites(suites[0]), suites[1]) if isinstance(suites, tuple) else resolve_suites(suites)
-    return run_evaluation([str(m) for m in models], chosen, data, EvalSettings(**settings), str(store),
-                          tmp_path / "results")
+    ``suites`` is a suite string or (suites, tasks); ``settings`` are further bench keys (limit, batch_size, ...).
+    """
+    from spin_bench.bench.config import BenchConfig
+    from spin_bench.bench.stage import evaluate_models
+
+    names, tasks = suites if isinstance(suites, tuple) else (suites, None)
+    config = BenchConfig(suites=names, tasks=tasks, data=data, store=str(store), results_dir=str(tmp_path / "results"),
+                         **settings)
+    return evaluate_models([str(m) for m in models], config, label=label, force=force).lm_eval

@@ -23,13 +23,8 @@ def test_two_evaluations_of_one_checkpoint_are_not_a_regression(tiny_sft_model, 
                  limit=20, batch_size=8)
     # The second evaluation came from the cache under the first label; store it again under a new label
     # by forcing a fresh run, as a nightly job re-evaluating an unchanged checkpoint would.
-    from spin_bench.bench.cli import run_evaluation
-    from spin_bench.bench.runner import EvalSettings
-    from spin_bench.bench.suites import resolve_suites, select_tasks
-
-    run_evaluation([str(tiny_sft_model)], select_tasks(resolve_suites("leaderboard"), "arc_challenge,winogrande"),
-                   "embedded", EvalSettings(limit=20, batch_size=8), str(store), tmp_path / "again",
-                   label="again", force=True)
+    evaluate([tiny_sft_model], ("leaderboard", "arc_challenge,winogrande"), store, tmp_path / "again",
+             limit=20, batch_size=8, label="again", force=True)
     result = subprocess.run([sys.executable, "-m", "spin_bench", "compare", Path(tiny_sft_model).name, "again",
                              "--store", str(store), "--format", "json"],
                             cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=300)

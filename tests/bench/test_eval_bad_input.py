@@ -62,3 +62,14 @@ def test_model_path_that_is_not_a_model(tmp_path):
     not_a_model.mkdir()
     result, store = _eval(tmp_path, "--model", str(not_a_model), "--data", "embedded")
     _assert_clean_failure(result, store, str(not_a_model), "not a model")
+
+
+@pytest.mark.parametrize(("text", "needle"), [("{not json", "not valid JSON"), ("[1]", "expected a JSON object"),
+                                              ('{"recipe": "r"}', "no 'checkpoints'")])
+def test_run_directory_with_a_bad_run_json(tmp_path, text, needle):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(text, encoding="utf-8")
+    result, store = _eval(tmp_path, "--model", str(run), "--data", "embedded")
+    _assert_clean_failure(result, store, str(run / "run.json"), needle)
+    assert not store.exists()

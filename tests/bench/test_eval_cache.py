@@ -75,9 +75,6 @@ def test_concurrent_evaluations_into_one_store_lose_no_row(tiny_sft_model, tmp_p
 
 
 def test_a_new_label_for_stored_content_gets_rows_without_model_work(tiny_sft_model, tmp_path, monkeypatch):
-    from spin_bench.bench.cli import run_evaluation
-    from spin_bench.bench.runner import EvalSettings
-    from spin_bench.bench.suites import resolve_suites
     from spin_bench.store import ResultsStore
 
     store = tmp_path / "store.db"
@@ -86,8 +83,7 @@ def test_a_new_label_for_stored_content_gets_rows_without_model_work(tiny_sft_mo
     import spin_bench.bench.evaluate as evaluate_module
 
     monkeypatch.setattr(evaluate_module, "build_lm", lambda *a, **k: pytest.fail("no model work for a new label"))
-    nightly = run_evaluation([str(tiny_sft_model)], resolve_suites("openbookqa"), "embedded", EvalSettings(limit=4),
-                             str(store), tmp_path / "results", label="nightly-2026-11-22")
+    nightly = evaluate([tiny_sft_model], ("openbookqa", None), store, tmp_path, limit=4, label="nightly-2026-11-22")
     assert [o.cached for o in nightly] == [True]
     scores = ResultsStore(store).scores()
     assert set(scores["label"]) == {"sft", "nightly-2026-11-22"}

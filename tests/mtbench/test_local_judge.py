@@ -10,8 +10,9 @@ import urllib.request
 import pytest
 
 from spin_bench.mtbench.cache import JudgmentCache
-from spin_bench.mtbench.cli import judge_settings
+from spin_bench.mtbench.config import MTBenchConfig
 from spin_bench.mtbench.judge import Judge
+from spin_bench.mtbench.judges import judge_for
 from spin_bench.mtbench.protocol import FAILED, JudgeMode
 
 pytestmark = pytest.mark.slow
@@ -29,7 +30,7 @@ def _get(url: str) -> dict:
 
 
 def test_local_judge_rates_in_both_modes_and_stops(tmp_path):
-    settings, start = judge_settings(None, None, "smollm2-135m-instruct", None, "OPENAI_API_KEY", concurrency=1)
+    settings, start = judge_for(MTBenchConfig(judge_local="smollm2-135m-instruct", concurrency=1))
     assert settings.mode is JudgeMode.EXPECTED and len(settings.fingerprint) == 16
     cache = JudgmentCache(tmp_path / "judgments.sqlite")
     with start() as live:
@@ -48,7 +49,7 @@ def test_local_judge_rates_in_both_modes_and_stops(tmp_path):
 
 
 def test_local_judge_stops_when_the_block_fails(tmp_path):
-    _, start = judge_settings(None, None, "smollm2-135m-instruct", None, "OPENAI_API_KEY", concurrency=1)
+    _, start = judge_for(MTBenchConfig(judge_local="smollm2-135m-instruct", concurrency=1))
     with pytest.raises(RuntimeError, match="interrupted"), start() as live:
         root = live.base_url.removesuffix("/v1")
         raise RuntimeError("interrupted")
@@ -57,7 +58,7 @@ def test_local_judge_stops_when_the_block_fails(tmp_path):
 
 
 def test_server_answers_bad_requests_with_400(tmp_path):
-    _, start = judge_settings(None, None, "smollm2-135m-instruct", None, "OPENAI_API_KEY", concurrency=1)
+    _, start = judge_for(MTBenchConfig(judge_local="smollm2-135m-instruct", concurrency=1))
     with start() as live:
         request = urllib.request.Request(live.base_url + "/chat/completions", method="POST",
                                          data=json.dumps({"messages": "not a list"}).encode(),

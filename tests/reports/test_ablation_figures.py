@@ -9,10 +9,17 @@ import pandas as pd
 import pytest
 
 from reports import figures
+from reports.ablation_figures import AblationStudy
 from reports.ablation_tests import planned
 from reports.report import build_report
+from spin_bench.core.names import CheckpointName
 from spin_bench.store import ResultsStore
-from tests.reports.test_report import LEADERBOARD_TASKS, RUN, _add, _write_arc_samples
+from tests.reports.test_report import (
+    LEADERBOARD_TASKS,
+    RUN,
+    add_scores,
+    write_arc_samples,
+)
 
 # ARC accuracy per checkpoint: epoch 3 and the 256-pair run jump far enough to survive Holm; hinge does not.
 ARC = {"sft": 0.30, "iter1": 0.60, "iter0-epoch1": 0.32, "iter0-epoch2": 0.40, "iter0-epoch3": 0.90,
@@ -27,10 +34,10 @@ def store_path(tmp_path_factory) -> Path:
     with ResultsStore(db) as store:
         for index, (checkpoint, arc) in enumerate(ARC.items()):
             samples = tmp / "samples" / checkpoint
-            _write_arc_samples(samples, arc, seed=index)
+            write_arc_samples(samples, arc, seed=index)
             scores = {task: 0.2 + 0.01 * k for k, task in enumerate(LEADERBOARD_TASKS)}
             scores["arc_challenge"] = arc
-            _add(store, tmp, checkpoint, "leaderboard", scores, samples=samples)
+            add_scores(store, tmp, checkpoint, "leaderboard", scores, samples=samples)
     return db
 
 
@@ -52,7 +59,8 @@ def test_figure4_plots_every_epoch_from_sft_with_iteration1_stars(scores):
     star = _trace(plot, "ARC, iteration 1")
     assert list(star.x) == ["iteration 1"] and star.y[0] == pytest.approx(60.0)
     average = _trace(plot, "Average")
-    assert average.y[-1] == pytest.approx((90 + sum(100 * (0.2 + 0.01 * k) for k in range(1, 6))) / 6)
+    # The paper's Average, as Table 4 prints it: (90 + 21 + 22 + 23 + 24 + 25) / 6 = 34.1667 -> 34.17.
+    assert average.y[-1] == 34.17
     assert "Stars: the main run's iteration 1" in plot.caption
 
 
@@ -86,17 +94,25 @@ def test_figures_are_left_out_with_a_reason_without_their_labels(scores):
         "left out: no per-epoch checkpoint has a leaderboard score"
 
 
+def _names(texts) -> dict[str, CheckpointName]:
+    return {text: CheckpointName.parse(text) for text in texts}
+
+
 def test_planned_comparisons():
-    checkpoints = set(ARC)
-    assert planned("figure4", checkpoints)[:3] == [("iter0-epoch1", "sft"), ("iter0-epoch2", "sft"),
-                                                   ("iter0-epoch3", "sft")]
-    assert ("iter0-epoch3", "iter1") in planned("figure4", checkpoints)
-    assert planned("figure4", checkpoints - {"iter1"}) == planned("figure4", checkpoints)[:3]
-    assert planned("figure5", checkpoints) == [("size64", "sft"), ("size256", "sft"), ("sft-epoch1", "sft"),
-                                               ("sft-epoch2", "sft")]
-    loss = planned("figure_loss", checkpoints)
+    checkpoints = _names(ARC)
+    epochs = planned(AblationStudy.EPOCHS, checkpoints)
+    assert epochs[:3] == [("iter0-epoch1", "sft"), ("iter0-epoch2", "sft"), ("iter0-epoch3", "sft")]
+    assert ("iter0-epoch3", "iter1") in epochs
+    assert planned(AblationStudy.EPOCHS, _names(set(ARC) - {"iter1"})) == epochs[:3]
+    # Epochs of a later iteration are not Figure 4's (it is about iteration 0).
+    assert planned(AblationStudy.EPOCHS, _names([*ARC, "iter1-epoch1"])) == epochs
+    assert planned(AblationStudy.SIZES, checkpoints) == [("size64", "sft"), ("size256", "sft"), ("sft-epoch1", "sft"),
+                                                         ("sft-epoch2", "sft")]
+    loss = planned(AblationStudy.LOSS, checkpoints)
     assert ("loss-hinge-beta0.1", "loss-logistic-beta0.1") in loss and ("loss-logistic-beta5", "sft") in loss
-    assert planned("figure2", checkpoints) == []
+    # Every loss of LossKind is a point, against SFT and the logistic loss at its beta.
+    assert ("loss-linear-beta0.1", "loss-logistic-beta0.1") in planned(
+        AblationStudy.LOSS, _names([*ARC, "loss-linear-beta0.1"]))
 
 
 def test_report_shows_the_three_figures_with_holm_corrected_paired_tests(store_path, tmp_path):

@@ -11,11 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from reports.compare import TaskComparison, adjust, compare, format_markdown, format_text
-from reports.samples import load_doc_scores
-from reports.stats import BOOTSTRAP, MCNEMAR, PairedResult
+from reports.compare import (
+    TaskComparison,
+    adjust,
+    compare,
+    format_markdown,
+    format_text,
+)
+from reports.samples import CorruptSampleLogs, NoSampleLogs, load_doc_scores
+from reports.stats import BOOTSTRAP, MCNEMAR, NoSharedDocuments, PairedResult
 from spin_bench.cli import main
-from spin_bench.errors import UserError
+from spin_bench.core.errors import UserError
 from spin_bench.store import EvaluationRecord, ResultsStore, ScoreRecord
 
 REPO = Path(__file__).resolve().parents[2]
@@ -132,6 +138,7 @@ def test_incomparable_configs_are_reported_not_diffed(tmp_path: Path):
         arc, winogrande = compare(store, "a", "b", n_boot=500)
     assert arc.result is None and arc.p_adjusted is None and not arc.regressed
     assert arc.reason == "task_config_hash differs (A 'cfg', B 'cfg-new'); n_shot differs (A 25, B 10)"
+    assert arc.setup_differences == ("task_config_hash", "n_shot")
     assert winogrande.result is not None and winogrande.result.n == 20
     text = format_text([arc, winogrande], "a", "b", 0.05, 500)
     assert "not comparable (not diffed):\n  arc_challenge: task_config_hash differs" in text
@@ -181,7 +188,7 @@ def test_disjoint_documents_name_the_task(tmp_path: Path):
         for label in ("a", "b"):
             write_samples(tmp_path / label, "spin_arc_challenge", [1.0] * 3, hash_prefix=label)
             add_evaluation(store, label, tmp_path / label, [ARC], key=label)
-        with pytest.raises(UserError, match="task 'arc_challenge': the two evaluations share no documents"):
+        with pytest.raises(NoSharedDocuments, match="task 'arc_challenge': the two evaluations share no documents"):
             compare(store, "a", "b")
 
 
@@ -223,15 +230,35 @@ def test_mmlu_concatenates_subjects_and_newest_file_wins(tmp_path: Path):
                       ("virology", 0, "h0"): 0.0, ("virology", 1, "h1"): 1.0}
 
 
-def test_missing_samples_are_user_errors(tmp_path: Path):
-    with pytest.raises(UserError, match="recorded no samples_path"):
-        load_doc_scores(None, "arc_challenge", "acc_norm", "none")
-    with pytest.raises(UserError, match="does not exist"):
-        load_doc_scores(tmp_path / "gone", "arc_challenge", "acc_norm", "none")
-    with pytest.raises(UserError, match="expected samples_spin_arc_challenge_<timestamp>.jsonl"):
-        load_doc_scores(tmp_path, "arc_challenge", "acc_norm", "none")
-    with pytest.raises(UserError, match="no MMLU subject samples"):
-        load_doc_scores(tmp_path, "mmlu", "acc", "none")
-    write_samples(tmp_path, "spin_arc_challenge", [1.0], metric="acc")
-    with pytest.raises(UserError, match="no per-document 'acc_norm'"):
-        load_doc_scores(tmp_path, "arc_challenge", "acc_norm", "none")
+def test_missing_samples_raise_no_sample_logs(tmp_path: Path):
+    cases = ((None, "arc_challenge", "recorded no samples_path"),
+             (float("nan"), "arc_challenge", "recorded no samples_path"),
+             (tmp_path / "gone", "arc_challenge", "does not exist"),
+             (tmp_path, "arc_challenge", "expected samples_spin_arc_challenge_<timestamp>.jsonl"),
+             (tmp_path, "mmlu", "no MMLU subject samples"))
+    for samples_path, task, match in cases:
+        with pytest.raises(NoSampleLogs, match=match):
+            load_doc_scores(samples_path, task, "acc", "none")
+    write_samples(tmp_path, "spin_arc_challenge", [1.0], metric="acc_norm")
+    with pytest.raises(NoSampleLogs, match="no lines with filter 'other'"):
+        load_doc_scores(tmp_path, "arc_challenge", "acc_norm", "other")
+
+
+@pytest.mark.parametrize(("content", "match"), [
+    ('{"doc_id": 0, "filter": "none", "acc": 1.0}\n{"doc_id": 1, "filter"', "line 2 is not JSON"),
+    ('{"filter": "none", "acc": 1.0}\n', "not an lm-eval sample"),
+    ('{"doc_id": 0, "filter": "none", "acc_norm": 1.0}\n', "no per-document 'acc'"),
+    ('{"doc_id": 0, "filter": "none", "acc": NaN}\n', "not a finite number"),
+    ('{"doc_id": 0, "filter": "none", "acc": 1}\n{"doc_id": 0, "filter": "none", "acc": 0}\n', "appears twice"),
+])
+def test_corrupt_samples_raise_corrupt_sample_logs(tmp_path: Path, content: str, match: str):
+    (tmp_path / f"samples_spin_winogrande_{STAMP}.jsonl").write_text(content, encoding="utf-8")
+    with pytest.raises(CorruptSampleLogs, match=match) as caught:
+        load_doc_scores(tmp_path, "winogrande", "acc", "none")
+    assert not isinstance(caught.value, NoSampleLogs) and isinstance(caught.value, UserError)
+
+
+def test_a_samples_file_that_is_not_utf8_is_corrupt(tmp_path: Path):
+    (tmp_path / f"samples_spin_winogrande_{STAMP}.jsonl").write_bytes(b'{"doc_id": 0, "acc": 1}\xff\n')
+    with pytest.raises(CorruptSampleLogs, match="not UTF-8"):
+        load_doc_scores(tmp_path, "winogrande", "acc", "none")

@@ -12,10 +12,13 @@ import plotly.offline
 import pytest
 
 from reports import figures
-from reports.cli import format_history, history_labels
+from reports.history import format_history, history_frame, history_labels
+from reports.plots import Plot
 from reports.report import build_report, export_static
 from spin_bench.bench.suites import SUITES
 from spin_bench.cli import main
+from spin_bench.core.names import CheckpointName, Kind
+from spin_bench.core.run_layout import CheckpointEntry, HeldoutRow, RunSummary
 from spin_bench.store import ResultsStore
 from spin_bench.store.records import EvaluationRecord, ScoreRecord
 
@@ -33,7 +36,7 @@ TABLE_IDS = ("table4", "table3", "table5", "table6")
 FIGURE_KEYS = ("figure2", "figure3", "figure4", "figure5", "figure6", "convergence", "cost", "history")
 
 
-def _write_arc_samples(directory: Path, accuracy: float, seed: int) -> None:
+def write_arc_samples(directory: Path, accuracy: float, seed: int) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     correct = np.zeros(N_DOCS)
     correct[np.random.default_rng(seed).permutation(N_DOCS)[: round(accuracy * N_DOCS)]] = 1.0
@@ -43,48 +46,40 @@ def _write_arc_samples(directory: Path, accuracy: float, seed: int) -> None:
                                   "acc_norm": value, "acc": value}) + "\n")
 
 
-def _add(store: ResultsStore, tmp: Path, checkpoint: str, suite: str, tasks: dict[str, float],
-         judge: dict | None = None, samples: Path | None = None) -> None:
+def add_scores(store: ResultsStore, tmp: Path, checkpoint: str, suite: str, tasks: dict[str, float],
+               judge: dict | None = None, samples: Path | str | None = None, *, deviation: str = DEVIATION,
+               results_path: Path | None = None, key: str = "", metric: str | None = None) -> None:
+    """One evaluation of ``<RUN>/<checkpoint>`` on ``suite`` with these task values (metrics from the suites,
+    else ``metric`` or "score")."""
     label = f"{RUN}/{checkpoint}"
-    iteration = int(checkpoint[4:]) if re.fullmatch(r"iter\d+", checkpoint) else None
+    name = CheckpointName.try_parse(checkpoint)
     evaluation = EvaluationRecord(
-        eval_key=f"{label}:{suite}", model_path=str(tmp / "run" / checkpoint), model_hash=f"hash-{checkpoint}",
-        label=label, iteration=iteration, suite=suite, backend="hf", dtype="float32", batch_size=8, limit=None,
-        add_bos=False, lm_eval_version="0.4.13", judge=judge, results_path=str(tmp / "results.json"),
+        eval_key=f"{label}:{suite}{key}", model_path=str(tmp / "run" / checkpoint), model_hash=f"hash-{checkpoint}",
+        label=label, iteration=name.iteration if name is not None and name.kind is Kind.ITERATION else None,
+        suite=suite, backend="hf", dtype="float32", batch_size=8, limit=None, add_bos=False,
+        lm_eval_version="0.4.13", judge=judge, results_path=str(results_path or tmp / "results.json"),
         samples_path=None if samples is None else str(samples),
         extra={"run": str(tmp / "run"), "checkpoint": checkpoint, "max_gen_toks": 64, "seconds": 1.5})
     records = []
     for task, value in tasks.items():
         spec = SPECS.get(task)
-        metric, filter_, shots = (spec.metric, spec.filter, spec.shots) if spec else ("score", "none", 0)
-        records.append(ScoreRecord(task=task, metric=metric, filter=filter_, value=value,
+        metric_, filter_, shots = (spec.metric, spec.filter, spec.shots) if spec else (metric or "score", "none", 0)
+        records.append(ScoreRecord(task=task, metric=metric_, filter=filter_, value=value,
                                    stderr=None if task == "mt_bench" else 0.03, n=N_DOCS, n_shot=shots,
                                    task_config_hash=f"cfg-{task}", data_source="embedded:toy",
-                                   deviations=(DEVIATION,) if task == "gsm8k_v040" else ()))
+                                   deviations=(deviation,) if task == "gsm8k_v040" else ()))
     assert store.add(evaluation, records)
 
 
-def make_run(tmp: Path) -> tuple[Path, Path]:
-    """A results store and a finished run directory for run "toy"; returns (store path, run dir)."""
-    db = tmp / "results" / "store.db"
-    db.parent.mkdir(parents=True)
-    run_dir = tmp / "run"
-    checkpoints = ("sft", "iter0", "iter1", "dpo", "sft_epoch")
-    with ResultsStore(db) as store:
-        for index, checkpoint in enumerate(checkpoints):
-            samples = tmp / "samples" / checkpoint
-            _write_arc_samples(samples, ARC_ACCURACY[checkpoint], seed=index)
-            leaderboard = {task: 0.2 + 0.05 * index + 0.01 * k for k, task in enumerate(LEADERBOARD_TASKS)}
-            leaderboard["arc_challenge"] = ARC_ACCURACY[checkpoint]
-            _add(store, tmp, checkpoint, "leaderboard", leaderboard, samples=samples)
-            _add(store, tmp, checkpoint, "openbookqa", {"openbookqa": 0.25 + 0.01 * index})
-        _add(store, tmp, "sft", "mt_bench", {"mt_bench": 5.5}, judge={"model": "toy-judge", "mode": "single"})
+def write_run_dir(run_dir: Path, checkpoints: tuple[str, ...]) -> None:
+    """A finished run directory: run.json (format 2), two iterations' timings and pairs."""
     run_dir.mkdir()
-    heldout = [{"label": "sft", "heldout_prompts": 8, "real_logp_per_token": -1.2}]
+    heldout = [HeldoutRow(label="sft", heldout_prompts=8, real_logp_per_token=-1.2)]  # SFT: no margin (null)
     for t, (margin, accuracy) in enumerate(((1.0, 0.95), (0.2, 0.6))):
-        heldout.append({"label": f"iter{t}", "reference": "sft" if t == 0 else f"iter{t - 1}", "beta": 0.1,
-                        "margin": margin, "accuracy": accuracy, "real_logp_per_token": -1.3,
-                        "logratio_margin": margin * 10, "heldout_prompts": 8})
+        name = CheckpointName.of_iteration(t)
+        heldout.append(HeldoutRow(label=name.format(), reference=name.previous_stage().format(), beta=0.1,
+                                  margin=margin, accuracy=accuracy, real_logp_per_token=-1.3,
+                                  logratio_margin=margin * 10, heldout_prompts=8))
         (run_dir / f"iter{t}").mkdir()
         (run_dir / f"iter{t}" / "timings.json").write_text(
             json.dumps({"generation_seconds": 2.0 + t, "training_seconds": 10.0 + t}))
@@ -94,10 +89,27 @@ def make_run(tmp: Path) -> tuple[Path, Path]:
                               "generated": [PAYLOAD if t == 0 else "5", f"Red {t}", f"hi {t}", f"1 {t}"]})
         (run_dir / "pairs" / f"iter{t}").mkdir(parents=True)
         pairs.to_parquet(run_dir / "pairs" / f"iter{t}" / "pairs.parquet")
-    run_json = {"recipe": RUN, "run_dir": "runs/toy", "heldout": heldout,
-                "checkpoints": {c: c for c in checkpoints}}
-    (run_dir / "run.json").write_text(json.dumps(run_json))
-    return db, run_dir
+    summary = RunSummary(recipe=RUN, checkpoints={c: CheckpointEntry(path=c) for c in checkpoints},
+                         heldout=tuple(heldout))
+    (run_dir / "run.json").write_text(json.dumps(summary.to_json()))
+
+
+def make_run(tmp: Path, *, deviation: str = DEVIATION) -> tuple[Path, Path]:
+    """A results store and a finished run directory for run "toy"; returns (store path, run dir)."""
+    db = tmp / "results" / "store.db"
+    db.parent.mkdir(parents=True)
+    checkpoints = ("sft", "iter0", "iter1", "dpo", "sft_epoch")
+    with ResultsStore(db) as store:
+        for index, checkpoint in enumerate(checkpoints):
+            samples = tmp / "samples" / checkpoint
+            write_arc_samples(samples, ARC_ACCURACY[checkpoint], seed=index)
+            leaderboard = {task: 0.2 + 0.05 * index + 0.01 * k for k, task in enumerate(LEADERBOARD_TASKS)}
+            leaderboard["arc_challenge"] = ARC_ACCURACY[checkpoint]
+            add_scores(store, tmp, checkpoint, "leaderboard", leaderboard, samples=samples, deviation=deviation)
+            add_scores(store, tmp, checkpoint, "openbookqa", {"openbookqa": 0.25 + 0.01 * index})
+        add_scores(store, tmp, "sft", "mt_bench", {"mt_bench": 5.5}, judge={"model": "toy-judge", "mode": "single"})
+    write_run_dir(tmp / "run", checkpoints)
+    return db, tmp / "run"
 
 
 @pytest.fixture(scope="module")
@@ -204,8 +216,6 @@ def test_figures_left_out_and_present():
     assert figures.figure4_epochs(epochs, RUN).reason == "left out: no per-epoch checkpoint has a leaderboard score"
     assert figures.figure5_sizes(epochs, RUN).reason.startswith("left out: the run has no training-size points")
     assert figures.convergence(None).reason and figures.cost(None).reason
-    assert [figures.stage_key(x)[1:3] for x in ("r/sft", "r/iter0", "r/iter10", "r/dpo")] == \
-        [(0, 0), (1, 0), (1, 10), (2, 0)]
 
 
 def test_cli_report_and_history(built, tmp_path, capsys):
@@ -231,7 +241,7 @@ def test_cli_report_and_history(built, tmp_path, capsys):
 def test_history_helpers(built):
     with ResultsStore(built[0]) as store:
         labels = history_labels(store, f"{RUN}/*")
-        frame = figures.history_frame(store.scores(labels=labels), labels)
+        frame = history_frame(store.scores(labels=labels), labels)
     assert frame.loc[f"{RUN}/sft", "MT-Bench"] == 5.5 and np.isnan(frame.loc[f"{RUN}/iter0", "MT-Bench"])
     assert "–" in format_history(frame, "text")
 
@@ -240,7 +250,7 @@ def test_static_export_says_why_not_instead_of_crashing(tmp_path, monkeypatch):
     monkeypatch.setattr("reports.report.find_browser", lambda: None)
     plot = figures.cost(None)
     assert export_static([plot], tmp_path) == "Static figures: none to export."
-    fig_plot = figures.Plot("x", "x", figures.go.Figure())
+    fig_plot = Plot("x", "x", figures.go.Figure())
     message = export_static([fig_plot], tmp_path / "static")
     assert message.startswith("Static figures skipped:") and "\n" not in message
 
@@ -251,3 +261,75 @@ def test_table4_beside_the_paper(built):
     assert "beside the paper" in section
     # The paper's SFT row (zephyr-7b-sft-full) and this run's row, with their difference.
     assert "60.41" in section and "this run" in section and "Δ" in section
+
+
+# ------------------------------------------------------------------ paths, legacy run.json, typed failures
+
+
+def _small_run(tmp: Path, samples_dir: str) -> Path:
+    """sft, iter0, iter1 on the leaderboard, ARC samples under ``tmp/samples``; samples_path recorded as
+    ``samples_dir/<checkpoint>`` (relative: a row stored before paths were recorded absolute)."""
+    db = tmp / "store.db"
+    with ResultsStore(db) as store:
+        for index, checkpoint in enumerate(("sft", "iter0", "iter1")):
+            write_arc_samples(tmp / "samples" / checkpoint, ARC_ACCURACY[checkpoint], seed=index)
+            scores = {task: 0.2 + 0.01 * k for k, task in enumerate(LEADERBOARD_TASKS)}
+            scores["arc_challenge"] = ARC_ACCURACY[checkpoint]
+            add_scores(store, tmp, checkpoint, "leaderboard", scores, samples=f"{samples_dir}/{checkpoint}")
+    return db
+
+
+def _table4(page: str) -> str:
+    return page[page.index('id="table4"'): page.index('id="table4_paper"')]
+
+
+def test_relative_samples_paths_are_read_from_the_working_directory(tmp_path, monkeypatch):
+    db = _small_run(tmp_path, "samples")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    # A format-1 run.json whose run_dir names some other launch directory: it must not matter.
+    (run_dir / "run.json").write_text(json.dumps({"recipe": RUN, "run_dir": "elsewhere/toy",
+                                                  "checkpoints": {"sft": "/models/sft", "iter0": "iter0"}}))
+    monkeypatch.chdir(tmp_path)
+    with ResultsStore(db) as store:
+        build_report(store, Path("run"), RUN, Path("here.html"), n_boot=200)
+    marked = _table4((tmp_path / "here.html").read_text(encoding="utf-8"))
+    assert re.search(r"90\.00 ± 3\.00<sup>†‡</sup>", marked)  # the logs were found from the working directory
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with ResultsStore(db) as store:
+        build_report(store, run_dir, RUN, elsewhere / "there.html", n_boot=200)
+    unmarked = _table4((elsewhere / "there.html").read_text(encoding="utf-8"))
+    assert "<sup>" not in unmarked and "Not tested for significance, no per-sample logs: " in unmarked
+
+
+def test_a_corrupt_samples_file_is_reported_as_corrupt_not_missing(tmp_path):
+    db = _small_run(tmp_path, str(tmp_path / "samples"))
+    broken = next((tmp_path / "samples" / "iter1").glob("samples_*.jsonl"))
+    broken.write_text('{"doc_id": 0, "filter": "none", "acc_norm": 1.0}\nnot json\n', encoding="utf-8")
+    with ResultsStore(db) as store:
+        build_report(store, None, RUN, tmp_path / "report.html", n_boot=200)
+    table4 = _table4((tmp_path / "report.html").read_text(encoding="utf-8"))
+    corrupt = re.search(r"Not tested for significance, unreadable per-sample logs \((.*?)\): (.*?)\.</p>", table4)
+    assert corrupt and "line 2 is not JSON" in corrupt.group(1)
+    assert corrupt.group(2) == "SPIN iteration 1 ARC (vs SFT), SPIN iteration 1 ARC (vs the previous stage)"
+    missing = re.search(r"Not tested for significance, no per-sample logs: (.*?)\.</p>", table4).group(1)
+    assert " ARC" not in missing and "SPIN iteration 1 TruthfulQA" in missing
+
+
+def test_each_table_is_built_once(built, tmp_path, monkeypatch):
+    import reports.report
+    from reports.tables import TABLES
+
+    built_specs = []
+    original = reports.report.build_grid
+
+    def counting(spec, scores, run):
+        built_specs.append(spec.id)
+        return original(spec, scores, run)
+
+    monkeypatch.setattr(reports.report, "build_grid", counting)
+    with ResultsStore(built[0]) as store:
+        reports.report.build_tables(store.scores(), RUN, n_boot=100)
+    assert built_specs == [spec.id for spec in TABLES]

@@ -1,4 +1,9 @@
-"""The report in a real headless Chromium: figures render, injected model text never runs, no network request.
+"""The report in a real headless Chromium: figures render, injected markup never becomes an element, a link,
+a style or a request, and the page makes no network request.
+
+Markup is injected into every kind of text that reaches the report (tests.reports.hostile): labels, MT-Bench
+categories, task and metric names, deviations, judge names and model text. It must stay text everywhere,
+in the HTML and in plotly's SVG alike (plotly draws its own <b>, <span style>, <a href> subset live).
 
 Needs a Chromium binary (Debian: ``apt-get install -y chromium``); skipped with that reason otherwise.
 Every request is made to fail (no DNS, a dead proxy) and logged to a net-log, which must hold no http(s) URL.
@@ -10,19 +15,27 @@ import json
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
+import plotly.graph_objects as go
 import pytest
 
 from reports.report import build_report
+from spin_bench.core.run_artifacts import RunArtifacts
 from spin_bench.store import ResultsStore
-from tests.reports.test_report import RUN, make_run
+from tests.reports.hostile import BOLD, HOST, IMG, LINK, SPAN, make_hostile_run
+from tests.reports.test_report import RUN
 
 BROWSER = next((found for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
                 if (found := shutil.which(name))), None)
 pytestmark = pytest.mark.skipif(BROWSER is None, reason="no chromium binary on PATH (apt-get install -y chromium)")
-RENDERED_FIGURES = ("figure2", "figure3", "convergence", "cost", "history")
+RENDERED_FIGURES = ("figure2", "figure3", "figure6", "convergence", "cost", "history")
 SCREENSHOT_COPY = Path("/tmp/report_screenshot.png")
+MARKERS = ("PWN-span", "PWN-link", "PWN-bold", "PWN-img", "PWN-script")
+# Attributes through which markup would link, load or style: none may name the injected host.
+LIVE_ATTRIBUTES = {"href", "xlink:href", "src", "srcset", "style", "action", "formaction", "poster", "background",
+                   "data"}
 
 
 def _chromium(tmp: Path, url: str, *extra: str) -> subprocess.CompletedProcess:
@@ -34,10 +47,47 @@ def _chromium(tmp: Path, url: str, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
+class InjectionCheck(HTMLParser):
+    """Reads a rendered DOM: what injected markup became live, and where the markers were drawn as text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live: list[str] = []  # one line per injected element, link or style found
+        self.text_markers: set[str] = set()  # markers shown as text in the HTML
+        self.svg_markers: set[str] = set()  # markers plotly drew as text in its SVG
+        self._open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in LIVE_ATTRIBUTES and value and (HOST in value or "url(" in value.replace(" ", "")):
+                self.live.append(f"<{tag} {name}={value!r}>")
+        if tag not in {"br", "img", "meta", "input", "link", "path", "rect", "line", "circle", "g"}:
+            self._open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._open:
+            del self._open[len(self._open) - 1 - self._open[::-1].index(tag):]
+
+    def handle_data(self, data: str) -> None:
+        if {"script", "style"} & set(self._open):
+            return  # plotly's JSON and the page's CSS: text for the engine, never drawn
+        for match in re.finditer(r"PWN-\w+", data):
+            if data[:match.start()].endswith(">"):  # the literal text of its own tag: shown as text
+                (self.svg_markers if "svg" in self._open else self.text_markers).add(match.group())
+            else:  # the marker opens an element's text: its tag was parsed
+                self.live.append(f"{match.group()} inside <{self._open[-1] if self._open else '?'}>")
+
+
+def check_dom(dom: str) -> InjectionCheck:
+    checker = InjectionCheck()
+    checker.feed(dom)
+    return checker
+
+
 @pytest.fixture(scope="module")
 def page(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("browser")
-    db, run_dir = make_run(tmp)
+    db, run_dir = make_hostile_run(tmp)
     out = tmp / "report.html"
     with ResultsStore(db) as store:
         build_report(store, run_dir, RUN, out, n_boot=500)
@@ -66,6 +116,33 @@ def test_report_renders_offline_without_running_injected_script(page: Path, tmp_
 
     # The page asked for no network URL (every request would have failed, and it would be in the net-log).
     assert page_requests(netlog) == []
+
+
+def test_injected_markup_stays_text_in_html_and_in_plotly_svg(page: Path, tmp_path: Path):
+    result = _chromium(tmp_path, page.as_uri(), "--dump-dom")
+    assert result.returncode == 0, result.stderr[-2000:]
+    checker = check_dom(result.stdout)
+    assert checker.live == []
+    # Every injection reached the page and is shown as text: labels, categories, tasks and metrics,
+    # deviations and judges in the HTML; the label (history axis, radar legend) and the categories (radar
+    # axis) in plotly's SVG.
+    assert checker.text_markers == set(MARKERS)
+    assert {"PWN-span", "PWN-link", "PWN-bold"} <= checker.svg_markers
+
+
+def test_injection_check_catches_live_markup(tmp_path: Path):
+    """The checker above is not vacuous: raw markup in the HTML and unescaped text handed to plotly are found."""
+    fig = go.Figure([go.Scatterpolar(r=[1, 2, 3], theta=[LINK, BOLD, "x"], name=SPAN),
+                     go.Scatterpolar(r=[2, 1, 3], theta=[LINK, BOLD, "x"], name="other")])  # two: a legend
+    leaky = tmp_path / "leaky.html"
+    leaky.write_text(fig.to_html(full_html=True, include_plotlyjs=True).replace("<body>", f"<body>{SPAN}{IMG}"),
+                     encoding="utf-8")
+    result = _chromium(tmp_path, leaky.as_uri(), "--dump-dom")
+    live = "\n".join(check_dom(result.stdout).live)
+    assert "<span style=" in live and "<img src=" in live  # the HTML injection
+    assert "<a xlink:href=" in live or "<a href=" in live  # plotly's live link in the radar's axis
+    assert re.search(r"PWN-bold inside <tspan>", live)  # plotly's bold
+    assert re.search(r"<tspan style=.*url\(", live)  # plotly's styled span with a URL
 
 
 def page_requests(netlog: Path) -> list[str]:
@@ -116,6 +193,6 @@ def test_static_png_export_with_kaleido(tmp_path: Path):
     run_dir = tmp_path / "run"
     (run_dir / "iter0").mkdir(parents=True)
     (run_dir / "iter0" / "timings.json").write_text('{"generation_seconds": 1.0, "training_seconds": 2.0}')
-    message = export_static([cost(run_dir)], tmp_path / "static", formats=("png",))
+    message = export_static([cost(RunArtifacts.at(run_dir))], tmp_path / "static", formats=("png",))
     assert message.startswith("Static figures (png) written"), message
     assert (tmp_path / "static" / "cost.png").read_bytes()[:4] == b"\x89PNG"

@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from reports import stats
-from reports.stats import BOOTSTRAP, MCNEMAR, align, bootstrap_means, bootstrap_p_value, holm, paired_difference
-from spin_bench.errors import UserError
+from reports.stats import (
+    BOOTSTRAP,
+    MCNEMAR,
+    align,
+    bootstrap_means,
+    bootstrap_p_value,
+    holm,
+    paired_difference,
+)
+from spin_bench.core.errors import UserError
 
 
 def _discordant(a_only: int, b_only: int, both: int = 5, neither: int = 5) -> tuple[np.ndarray, np.ndarray]:

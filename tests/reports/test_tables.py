@@ -27,7 +27,7 @@ from reports.tables import (
     to_markdown,
 )
 from spin_bench.bench.suites import SUITES
-from spin_bench.errors import UserError
+from spin_bench.core.errors import UserError
 from spin_bench.store import EvaluationRecord, ResultsStore, ScoreRecord
 from spin_bench.store.frames import score_frame
 
@@ -268,3 +268,44 @@ def test_side_by_side(paper_scores):
     assert both.numeric.loc[("SPIN iteration 0", "Δ"), "ARC"] == pytest.approx(1.0)
     assert "| SPIN iteration 0 | Δ | +1.00 |" in to_markdown(both)
     assert r"\toprule" in to_latex(both) and "Δ" in to_html(both)
+
+
+# ------------------------------------------------------------------ one paper Average everywhere
+
+# Printed cells whose mean is the exact tie 44.825: the paper's rule (the nearest double, 44.825000000000003,
+# rounds up) prints 44.83, while the plain float mean of the same numbers prints 44.82.
+TIE = dict(zip(SIX, (30.89, 19.65, 50.58, 72.33, 46.82, 48.68), strict=True))
+
+
+def test_paper_average_is_one_rule_in_tables_ablation_figures_and_the_bench_summary(tmp_path):
+    from reports.ablation_figures import metric_values
+    from spin_bench.bench.stage import summary_table
+    from spin_bench.bench.suites import paper_average
+    from spin_bench.inference.models import ModelRef
+    from spin_bench.store.cache import SuiteOutcome
+
+    assert format(sum(TIE.values()) / 6, ".2f") == "44.82"  # what a plain mean would print
+    assert paper_average(TIE) == Decimal("44.83") and paper_average({**TIE, "mmlu": float("nan")}) is None
+    with ResultsStore(tmp_path / "results.db") as store:
+        add(store, "tie/sft", {task: value / 100 for task, value in TIE.items()})
+        scores = store.scores()
+    assert table4(scores, "tie").display.loc["SFT", "Average"] == "44.83"
+    assert metric_values(scores, "tie/sft")["Average"] == 44.83
+    records = [ScoreRecord(task=task, metric=SPECS[task].metric, filter=SPECS[task].filter, value=value / 100,
+                           stderr=None, n=100, n_shot=0, task_config_hash="h", data_source="x")
+               for task, value in TIE.items()]
+    outcome = SuiteOutcome(model=ModelRef(path="m", label="tie/sft", model_hash="h"), suite="leaderboard",
+                           eval_key="k", cached=False, scores=records, seconds=1.0)
+    header, line = summary_table([outcome]).splitlines()[:2]
+    assert header.split()[-1] == "average" and line.split()[-1] == "44.83"
+
+
+def test_a_table_is_a_spec_built_once_and_rendered_from_its_grid(paper_scores):
+    from reports.tables import TABLE4, TABLES, build_grid, render
+
+    assert [spec.id for spec in TABLES] == ["table4", "table3", "table5", "table6"]
+    grid = build_grid(TABLE4, paper_scores, "paper")
+    plain, with_stderr = render(grid), render(grid, stderr=True)
+    assert plain.numeric is grid.values and with_stderr.numeric is grid.values  # one grid, rendered twice
+    assert generated_cells(plain) == generated_cells(table4(paper_scores, "paper"))
+    assert grid.labels["SPIN iteration 2"] == "paper/iter2" and grid.missing_required() == []

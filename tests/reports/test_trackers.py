@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from reports.trackers import log_scores, plan_runs, stage_step
+from reports.trackers import log_scores, plan_runs, trajectory_step
 from spin_bench.cli import main
-from spin_bench.errors import UserError
+from spin_bench.core.errors import UserError
 from spin_bench.store import EvaluationRecord, ResultsStore, ScoreRecord
 
 # label -> (ARC acc_norm, Winogrande acc); the non-paper metric "acc" of ARC must not be logged.
@@ -79,13 +79,13 @@ def expected(metric_index: int) -> dict[int, float]:
 # ------------------------------------------------------------------ planning (no tracker needed)
 
 
-def test_stage_step_and_plan(scores):
-    assert stage_step("toy/sft") == ("toy", 0)
-    assert stage_step("toy/iter0") == ("toy", 1)
-    assert stage_step("toy/iter3") == ("toy", 4)
-    assert stage_step("toy/iter0-epoch1") is None
-    assert stage_step("toy/dpo") is None
-    assert stage_step("sft") is None
+def test_trajectory_step_and_plan(scores):
+    assert trajectory_step("toy/sft") == ("toy", 0)
+    assert trajectory_step("toy/iter0") == ("toy", 1)
+    assert trajectory_step("toy/iter3") == ("toy", 4)
+    assert trajectory_step("toy/iter0-epoch1") is None
+    assert trajectory_step("toy/dpo") is None
+    assert trajectory_step("sft") is None
     runs = {run.name: run for run in plan_runs(scores, "exp")}
     assert sorted(runs) == ["exp/toy", "exp/toy/dpo"]
     trajectory, baseline = runs["exp/toy"], runs["exp/toy/dpo"]

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spin_bench.atomic import (
+from spin_bench.core.atomic import (
     atomic_directory,
     clean_partials,
     write_bytes_atomic,
@@ -20,7 +20,7 @@ from spin_bench.atomic import (
     write_parquet_atomic,
     write_text_atomic,
 )
-from spin_bench.hashing import directory_hash, file_sha256, jsonable, stable_hash
+from spin_bench.core.hashing import directory_hash, file_sha256, jsonable, stable_hash
 
 
 def _hidden(directory: Path) -> list[str]:

@@ -7,7 +7,6 @@ SPIN_BENCH_SKIP_DOWNLOADS=1 to skip it.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import gzip
 import hashlib
@@ -24,13 +23,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from spin_bench.cli import build_parser
+from spin_bench.core import paths
+from spin_bench.core.errors import DataError, UserError
 from spin_bench.data import bigbench, olmo, sources
-from spin_bench.data.cli import add_data_subcommand
+from spin_bench.data import fastchat as mt_data
 from spin_bench.data.manifest import load_manifest, task_files
 from spin_bench.data.pull import pull
-from spin_bench.errors import DataError, UserError
-from spin_bench.mtbench import data as mt_data
-from spin_bench.mtbench import pulled as mt_pulled
 
 # ------------------------------------------------------------------ fixture archives (real member layout)
 
@@ -199,8 +198,7 @@ def fake_index(tmp_path, monkeypatch) -> FakeIndex:
     _write_wheel(mt_wheel, _mt_bench_members())
     pins = {name: _sha(payload) for member, payload in _mt_bench_members().items()
             for name in [member.removeprefix(mt_data.WHEEL_DATA)]}
-    monkeypatch.setattr(mt_data, "PINNED_SHA256", pins)
-    monkeypatch.setattr(mt_pulled, "PINNED_SHA256", pins)
+    monkeypatch.setattr(mt_data, "PINNED_SHA256", pins)  # the one pin table, read at call time
     for key, path in (("olmo", wheel), ("bigbench", sdist), ("mtbench", mt_wheel)):
         pinned = dataclasses.replace(sources.SOURCES[key], sha256=_sha(path.read_bytes()))
         monkeypatch.setitem(sources.SOURCES, key, pinned)
@@ -357,9 +355,9 @@ def test_pip_failure_unknown_source_and_default_cache(tmp_path, fake_index, monk
     assert sources.parse_sources(["mtbench,bigbench,olmo"]) == sources.parse_sources(None) == [
         "olmo", "bigbench", "mtbench"]
     monkeypatch.setenv("SPIN_BENCH_CACHE", str(tmp_path))
-    assert sources.default_cache() == tmp_path / "downloads"
+    assert paths.downloads_dir() == tmp_path / "downloads"
     monkeypatch.delenv("SPIN_BENCH_CACHE")
-    assert sources.default_cache() == Path.home() / ".cache" / "spin-bench" / "downloads"
+    assert paths.downloads_dir() == Path.home() / ".cache" / "spin-bench" / "downloads"
 
 
 # ------------------------------------------------------------------ atomic output
@@ -467,8 +465,7 @@ def test_load_manifest_errors_name_the_directory_and_the_fix(tmp_path, fake_inde
 
 
 def test_cli_subcommand_pulls_and_prints_a_summary(tmp_path, fake_index, capsys):
-    parser = argparse.ArgumentParser(prog="spin-bench")
-    add_data_subcommand(parser.add_subparsers(dest="command", required=True))
+    parser = build_parser()
     args = parser.parse_args(["data", "pull", "--to", str(tmp_path / "d"), "--sources", "bigbench",
                               "--cache", str(tmp_path / "c")])
     assert args.handler(args) == 0

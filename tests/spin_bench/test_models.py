@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from spin_bench.bench.models import expand_models
-from spin_bench.errors import UserError
+from spin_bench.core.errors import UserError
+from spin_bench.inference.models import expand_models
 
 
 def _run(tmp_path, checkpoints, sft_model):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import make_url
 
-from spin_bench.errors import UserError
+from spin_bench.core.errors import UserError
 from spin_bench.store import SCHEMA_VERSION, EvaluationRecord, ResultsStore, ScoreRecord
 from spin_bench.store.engine import shown
 from spin_bench.store.results_store import ResultsStore as _StoreClass

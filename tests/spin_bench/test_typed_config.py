@@ -11,8 +11,14 @@ from typing import Any
 import pytest
 import yaml
 
-from spin_bench.errors import ConfigError, UserError
-from spin_bench.typed_config import apply_overrides, dump_yaml, from_mapping, load_yaml_mapping, to_plain
+from spin_bench.core.errors import ConfigError, UserError
+from spin_bench.core.typed_config import (
+    apply_overrides,
+    dump_yaml,
+    from_mapping,
+    load_yaml_mapping,
+    to_plain,
+)
 
 SOURCE = "test.yaml"
 

@@ -14,8 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def train_command(out: Path, *overrides: str, launcher: tuple[str, ...] = ()) -> list[str]:
-    module = ("-m", "spin_bench") if not launcher else ("-m", "spin_bench")
-    return [*launcher, *((sys.executable,) if not launcher else ()), *module, "train", "--recipe", "embedded",
+    """`spin-bench train` on the tiny recipe, run by ``launcher`` (e.g. torchrun) or by this interpreter."""
+    return [*(launcher or (sys.executable,)), "-m", "spin_bench", "train", "--recipe", "embedded",
             "--out", str(out), *TINY_OVERRIDES, *overrides]
 
 

@@ -2,33 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from reports.ablation_figures import EPOCH, LOSS, SFT_CURVE, SIZE
 from spin_bench.cli import main
-from spin_bench.errors import ConfigError
-from training.ablations import (
-    epoch_checkpoints,
-    epoch_label,
-    loss_label,
-    nested_subset,
-    sft_curve_label,
-    size_label,
-)
-from training.config import LossKind, Study, load_recipe
+from spin_bench.core.enums import LossKind
+from spin_bench.core.errors import ConfigError
+from spin_bench.core.names import CheckpointName, Kind
+from spin_bench.recipe import load_recipe
+from training.ablations import epoch_checkpoints, nested_subset
+from training.config import Study
 from training.data import PreferencePair, load_sft
 from training.spin_iteration import IterationPairs
 
 
 def test_builtin_recipes_carry_the_papers_ablation_settings():
-    paper = load_recipe("paper-zephyr-7b").ablations
+    paper = load_recipe("paper-zephyr-7b").ablations.studies
     assert paper.epochs.max_epochs == 5
     assert paper.size.sizes == (14_000, 26_000, 50_000) and paper.size.epochs == 1.0 and paper.size.sft_epochs == 2
     assert paper.loss.losses == tuple(LossKind) and paper.loss.betas == (0.1, 5.0)
-    assert load_recipe("paper-zephyr-7b").spin_data.num_samples == max(paper.size.sizes)
+    assert load_recipe("paper-zephyr-7b").train.spin_data.num_samples == max(paper.size.sizes)
     embedded = load_recipe("embedded")
     # The largest size is the main run's prompt count, so the size study reuses the main run's pairs.
-    assert max(embedded.ablations.size.sizes) == embedded.spin_data.num_samples
+    assert max(embedded.ablations.studies.size.sizes) == embedded.train.spin_data.num_samples
     assert embedded.ablations.suites == "leaderboard,openbookqa"
 
 
@@ -50,23 +47,22 @@ def test_bad_ablation_settings_fail_naming_the_key(override, message):
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
-def test_labels_are_the_ones_the_report_reads():
-    assert epoch_checkpoints("iter0", 3, epoch_label) == {
-        "iter0-epoch1": "iter0-epoch1", "iter0-epoch2": "iter0-epoch2", "iter0-epoch3": "iter0"}
-    assert epoch_checkpoints("sft_continued", 2, sft_curve_label) == {
-        "sft-epoch1": "sft_continued-epoch1", "sft-epoch2": "sft_continued"}
-    assert loss_label(LossKind.HINGE, 5.0) == "loss-hinge-beta5" and loss_label("linear", 0.1) == "loss-linear-beta0.1"
-    assert EPOCH.fullmatch(epoch_label(4)).group(1) == "4"
-    assert SIZE.fullmatch(size_label(14_000)).group(1) == "14000"
-    assert SFT_CURVE.fullmatch(sft_curve_label(2)).group(1) == "2"
+def test_study_checkpoints_are_named_by_the_grammar():
+    """Every name a study writes parses back to what it is; directories keep the stage's own name."""
+    assert epoch_checkpoints(Path("iter0"), 3, lambda k: CheckpointName.of_epoch(0, k)) == {
+        "iter0-epoch1": Path("iter0-epoch1"), "iter0-epoch2": Path("iter0-epoch2"), "iter0-epoch3": Path("iter0")}
+    assert epoch_checkpoints(Path("sft_continued"), 2, CheckpointName.of_sft_curve) == {
+        "sft-epoch1": Path("sft_continued-epoch1"), "sft-epoch2": Path("sft_continued")}
+    assert CheckpointName.of_loss(LossKind.HINGE, 5.0).format() == "loss-hinge-beta5"
+    assert CheckpointName.of_loss("linear", 0.1).format() == "loss-linear-beta0.1"
     for loss in LossKind:
-        match = LOSS.fullmatch(loss_label(loss, 0.01))
-        assert match.group(1) == loss.value and float(match.group(2)) == 0.01
+        name = CheckpointName.parse(CheckpointName.of_loss(loss, 0.01).format())
+        assert (name.kind, name.loss, name.beta) == (Kind.LOSS, loss, 0.01)
     assert {s.value for s in Study} == {"epochs", "size", "loss"}
 
 
 def test_larger_samples_contain_smaller_ones_and_subsets_are_prefixes():
-    rows = {n: load_sft(load_recipe("embedded", [f"spin_data.num_samples={n}"]).spin_data, 42).rows
+    rows = {n: load_sft(load_recipe("embedded", [f"spin_data.num_samples={n}"]).train.spin_data, 42).rows
             for n in (16, 64, 256)}
     assert rows[64][:16] == rows[16] and rows[256][:64] == rows[64]
     pairs = tuple(PreferencePair(r.prompt_id, r.prompt, r.response, "mine", r.row) for r in rows[256])

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from spin_bench.recipe import builtin_recipes
 from tests.conftest import TINY_OVERRIDES
-from training.config import builtin_recipes
 
 TIMEOUT = 300
 
@@ -212,3 +212,23 @@ def test_prompt_longer_than_max_length(max_length_run):
     assert "training.max_length=8" in line
     # The check runs before the opponent generates anything: no pairs, no models.
     _assert_no_outputs(out)
+
+
+# ------------------------------------------------------------------ the run directory
+
+
+@pytest.mark.parametrize("command", ["train", "run", "ablate"])
+def test_out_that_is_a_file_fails_before_any_work(tmp_path, command):
+    """An existing regular file as --out: one line naming it, before the SFT model is built."""
+    file = tmp_path / "not-a-dir"
+    file.write_text("keep me", encoding="utf-8")
+    cache = tmp_path / "cache"
+    extra = ["--study", "loss"] if command == "ablate" else []
+    result = subprocess.run(
+        [sys.executable, "-m", "spin_bench", command, "--recipe", "embedded", "--out", str(file), *extra,
+         *TINY_OVERRIDES], capture_output=True, text=True, env={**os.environ, "SPIN_BENCH_CACHE": str(cache)},
+        cwd=tmp_path, timeout=TIMEOUT)
+    line = _error_line(result)
+    assert str(file) in line and "not a directory" in line
+    assert file.read_text(encoding="utf-8") == "keep me"
+    assert not cache.exists()  # no embedded model was built: nothing was done

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spin_bench.errors import DataError, UserError
+from spin_bench.core.errors import DataError, UserError
 from training.config import DataSource
 from training.data import PreferencePair, PromptResponse, load_preferences, load_sft
 
@@ -402,7 +402,7 @@ def test_nonexistent_path(tmp_path, name, loader):
 def test_directory_with_a_data_suffix(tmp_path):
     path = tmp_path / "dir.jsonl"
     path.mkdir()
-    assert "no such file" in _data_error(_sft, path)
+    assert "is a directory" in _data_error(_sft, path)
 
 
 def test_num_samples_larger_than_the_data(tmp_path):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from training.config import GenerationBackend, LossKind, load_recipe
+from spin_bench.core.enums import Backend, LossKind
+from spin_bench.recipe import load_recipe
 
 ZERO3 = Path(str(resources.files("training") / "launch" / "zero3.yaml"))
 
@@ -30,22 +31,22 @@ def test_paper_recipe_matches_the_paper():
 
     recipe = load_recipe("paper-zephyr-7b")
     processes = ClusterConfig.from_yaml_file(str(ZERO3)).num_processes
-    global_batch = recipe.training.per_device_batch_size * recipe.training.gradient_accumulation_steps * processes
+    global_batch = recipe.train.training.per_device_batch_size * recipe.train.training.gradient_accumulation_steps * processes
     assert global_batch == 64
-    assert [i.learning_rate for i in recipe.spin.iterations] == [5e-7, 5e-7, 1e-7, 1e-7]
-    assert [i.beta for i in recipe.spin.iterations] == [0.1, 0.1, 0.1, 5.0]
-    assert recipe.spin.loss is LossKind.LOGISTIC and recipe.spin.mix_previous == 1
-    assert recipe.training.optimizer == "rmsprop" and recipe.training.warmup_ratio == 0.1
-    assert recipe.training.epochs == 2 and recipe.training.max_length == 2048
-    assert recipe.spin_data.num_samples == 50000 and recipe.spin_data.split == "train_sft"
-    assert recipe.generation.max_new_tokens == 256 and recipe.generation.do_sample is False
-    assert recipe.model.revision == "ac6e600eefcce74f5e8bae1035d4f66019e93190"
-    assert recipe.baselines.dpo.spin_dpo and recipe.baselines.dpo.spin_dpo_epochs == 2
+    assert [i.learning_rate for i in recipe.train.spin.iterations] == [5e-7, 5e-7, 1e-7, 1e-7]
+    assert [i.beta for i in recipe.train.spin.iterations] == [0.1, 0.1, 0.1, 5.0]
+    assert recipe.train.spin.loss is LossKind.LOGISTIC and recipe.train.spin.mix_previous == 1
+    assert recipe.train.training.schedule.optimizer == "rmsprop" and recipe.train.training.schedule.warmup_ratio == 0.1
+    assert recipe.train.training.schedule.epochs == 2 and recipe.train.training.max_length == 2048
+    assert recipe.train.spin_data.num_samples == 50000 and recipe.train.spin_data.split == "train_sft"
+    assert recipe.train.generation.max_new_tokens == 256 and recipe.train.generation.do_sample is False
+    assert recipe.train.model.revision == "ac6e600eefcce74f5e8bae1035d4f66019e93190"
+    assert recipe.train.baselines.dpo.spin_dpo and recipe.train.baselines.dpo.spin_dpo_epochs == 2
 
 
 def test_vllm_backend_without_vllm_is_a_clear_user_error():
-    from spin_bench.errors import UserError
-    from training.generation import VLLMGenerator
+    from spin_bench.core.errors import UserError
+    from spin_bench.inference.generation import VLLMGenerator
 
     pytest.importorskip("torch")
     try:
@@ -55,6 +56,6 @@ def test_vllm_backend_without_vllm_is_a_clear_user_error():
     else:
         pytest.skip("vLLM is installed here; this checks the CPU-only install")
     recipe = load_recipe("paper-zephyr-7b")
-    assert recipe.generation.backend is GenerationBackend.VLLM
+    assert recipe.train.generation.backend is Backend.VLLM
     with pytest.raises(UserError, match="generation.backend=vllm needs vLLM"):
-        VLLMGenerator(model_path="unused", config=recipe.generation)
+        VLLMGenerator(model_path="unused", config=recipe.train.generation)

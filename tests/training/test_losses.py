@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from training.config import LossKind
+from spin_bench.core.enums import LossKind
 from training.losses import spin_loss, spin_margin
 
 KINDS = tuple(LossKind)

@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 import torch
 
-from tests.training.cli_runs import kill_group_after, run_train, safetensors_state, train_command
+from tests.training.cli_runs import (
+    kill_group_after,
+    run_train,
+    safetensors_state,
+    train_command,
+)
 
 pytestmark = pytest.mark.slow
 

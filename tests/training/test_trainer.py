@@ -8,10 +8,11 @@ import math
 import pytest
 import torch
 
-from training.checkpoint import ResolvedModel
-from training.config import LossKind, TrainingConfig
+from spin_bench.core.enums import LossKind
+from spin_bench.data.world import WorldConfig, build_world
+from spin_bench.inference.checkpoints import ResolvedModel
+from training.config import Schedule, TrainingConfig
 from training.data import PreferencePair
-from training.embedded.world import WorldConfig, build_world
 from training.preference_training import PreferenceStage, build_trainer
 
 pytestmark = pytest.mark.slow
@@ -24,8 +25,9 @@ def _pairs(count: int) -> list[PreferencePair]:
 
 
 def _stage(model_dir, pairs, kind=LossKind.LOGISTIC, epochs=1.0, lr=1e-4) -> PreferenceStage:
-    return PreferenceStage(start=ResolvedModel(path=str(model_dir)), pairs=pairs, learning_rate=lr, beta=0.1,
-                           epochs=epochs, loss=kind, optimizer="rmsprop", lr_scheduler="linear", warmup_ratio=0.0)
+    schedule = Schedule(learning_rate=lr, epochs=epochs, optimizer="rmsprop", lr_scheduler="linear", warmup_ratio=0.0)
+    return PreferenceStage(start=ResolvedModel(path=str(model_dir)), pairs=pairs, schedule=schedule, beta=0.1,
+                           loss=kind)
 
 
 def _training(batch: int, precompute: bool = True) -> TrainingConfig:
@@ -66,7 +68,7 @@ def test_precomputed_and_live_reference_give_the_same_losses(tiny_sft_model, tmp
 def test_matches_stock_trl_dpo_where_the_losses_coincide(tiny_sft_model, tmp_path, kind, trl_name):
     from trl import DPOTrainer
 
-    from training.checkpoint import load_tokenizer
+    from spin_bench.inference.checkpoints import load_tokenizer
     from training.pairs import to_trl_dataset
     from training.preference_training import dpo_args
 

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from training.embedded.world import (
+from spin_bench.data.world.examples import (
     SKILLS,
     SPLITS,
     Example,

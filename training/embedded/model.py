@@ -13,21 +13,38 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from spin_bench.errors import UserError
-from spin_bench.hashing import stable_hash
-from training.checkpoint import ResolvedModel
-from training.config import EmbeddedModelConfig, Precision, TrainingConfig
-from training.data import PromptResponse
-from training.sft_training import SftStage, train_sft_stage
-from training.stages import stage_done
+from spin_bench.core.enums import Precision
+from spin_bench.core.errors import UserError
+from spin_bench.core.hashing import stable_hash
+from spin_bench.core.paths import cache_root
+from spin_bench.inference.checkpoints import ResolvedModel
+from training.config import (
+    EmbeddedModelConfig,
+    Schedule,
+    TrainingConfig,
+    TrainingRecipe,
+)
+from training.data import LoadedData, PromptResponse
+from training.sft_training import SftStage, train_sft
+from training.stages import KeyedStage, run_stage, stage_done
 
 # Bump when the build procedure changes, so cached models built the old way are not reused.
 BUILD_VERSION = 1
 PRETRAIN_SEQUENCE = 128
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get("SPIN_BENCH_CACHE", Path.home() / ".cache" / "spin-bench")).expanduser()
+def resolve_model(recipe: TrainingRecipe, sft_data: LoadedData) -> ResolvedModel:
+    """The recipe's starting model: "embedded" builds (or reuses) the embedded SFT model; a directory must
+    hold a model; anything else is a Hub id."""
+    model = recipe.model
+    if model.path == "embedded":
+        return ResolvedModel(path=str(build_embedded_model(recipe.embedded, sft_data.rows, recipe.seed)))
+    path = Path(model.path).expanduser()
+    if path.exists() or model.path.startswith((".", "/", "~")):
+        if not (path / "config.json").is_file() and not (model.gguf_file and (path / model.gguf_file).is_file()):
+            raise UserError(f"{path}: not a model directory (no config.json)")
+        return ResolvedModel(path=str(path), gguf_file=model.gguf_file)
+    return ResolvedModel(path=model.path, revision=model.revision, gguf_file=model.gguf_file)
 
 
 def embedded_model_dir(config: EmbeddedModelConfig, sft_rows: Sequence[PromptResponse]) -> tuple[Path, str]:
@@ -49,7 +66,7 @@ def build_embedded_model(config: EmbeddedModelConfig, sft_rows: Sequence[PromptR
     print(f"[spin-bench] building the embedded SFT model in {root} (first use only)", file=sys.stderr, flush=True)
     init = _initial_model(config, root / "init", seed)
     pretrained = _pretrain(config, init, root, seed)
-    _supervised(config, pretrained, sft_rows, final, root, key, seed)
+    _supervised(config, pretrained, sft_rows, KeyedStage(None, final, key, root / ".work-sft"), seed)
     return final
 
 
@@ -57,9 +74,9 @@ def _initial_model(config: EmbeddedModelConfig, directory: Path, seed: int) -> R
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from spin_bench.atomic import atomic_directory
+    from spin_bench.core.atomic import atomic_directory
+    from spin_bench.data.world import WorldConfig, build_world, pretrain_texts
     from training.embedded.tokenizer import train_tokenizer
-    from training.embedded.world import WorldConfig, build_world, pretrain_texts
 
     if not (directory / "config.json").is_file():
         world = build_world(WorldConfig(seed=config.world_seed))
@@ -89,36 +106,35 @@ def _initial_model(config: EmbeddedModelConfig, directory: Path, seed: int) -> R
 def _pretrain(config: EmbeddedModelConfig, init: ResolvedModel, root: Path, seed: int) -> ResolvedModel:
     from datasets import Dataset
 
-    from training.embedded.world import WorldConfig, build_world, pretrain_texts
+    from spin_bench.data.world import WorldConfig, build_world, pretrain_texts
 
-    out = root / "pretrained"
-    key = stable_hash({"init": init.content_hash(), "config": config})
-    if not stage_done(out, key):
+    stage = KeyedStage(None, root / "pretrained", stable_hash({"init": init.content_hash(), "config": config}),
+                       root / ".work-pretrain")
+
+    def produce(stage: KeyedStage) -> None:
         texts = pretrain_texts(build_world(WorldConfig(seed=config.world_seed))["pretrain"])
-        stage = SftStage(
-            start=init, rows=(), learning_rate=config.pretrain_learning_rate, epochs=1.0, optimizer="adamw_torch",
-            lr_scheduler="cosine", warmup_ratio=0.05, max_steps=config.pretrain_steps,
-            sft_args={"packing": True, "packing_strategy": "wrapped", "dataset_text_field": "text"},
-        )
+        schedule = Schedule(learning_rate=config.pretrain_learning_rate, epochs=1.0, optimizer="adamw_torch",
+                            lr_scheduler="cosine", warmup_ratio=0.05)
+        spec = SftStage(start=init, rows=(), schedule=schedule, max_steps=config.pretrain_steps,
+                        sft_args={"packing": True, "packing_strategy": "wrapped", "dataset_text_field": "text"})
         training = _budget_training(config.pretrain_batch_size, PRETRAIN_SEQUENCE)
-        train_sft_stage(stage, training, seed, out, root / ".work-pretrain", key, {"embedded.json": {"phase": "pretrain"}},
-                        dataset=Dataset.from_dict({"text": texts}))
-    return ResolvedModel(path=str(out))
+        train_sft(spec, stage, training, seed, {"embedded.json": {"phase": "pretrain"}},
+                  dataset=Dataset.from_dict({"text": texts}))
+
+    run_stage(stage, produce)
+    return ResolvedModel(path=str(stage.out))
 
 
-def _supervised(config, pretrained: ResolvedModel, sft_rows, final: Path, root: Path, key: str, seed: int) -> None:
+def _supervised(config, pretrained: ResolvedModel, sft_rows, stage: KeyedStage, seed: int) -> None:
     # One epoch, as the paper's SFT model (zephyr-7b-sft-full) had; weak because pre-training was short.
-    stage = SftStage(
-        start=pretrained, rows=tuple(sft_rows), learning_rate=config.sft_learning_rate, epochs=1.0,
-        optimizer="adamw_torch", lr_scheduler="cosine", warmup_ratio=0.1,
-    )
+    schedule = Schedule(learning_rate=config.sft_learning_rate, epochs=1.0, optimizer="adamw_torch",
+                        lr_scheduler="cosine", warmup_ratio=0.1)
+    spec = SftStage(start=pretrained, rows=tuple(sft_rows), schedule=schedule)
     training = _budget_training(config.sft_batch_size, config.max_position_embeddings)
     provenance = {"phase": "sft", "build_version": BUILD_VERSION, "config": config, "sft_rows": len(sft_rows)}
-    train_sft_stage(stage, training, seed, final, root / ".work-sft", key, {"embedded.json": provenance})
+    run_stage(stage, lambda stage: train_sft(spec, stage, training, seed, {"embedded.json": provenance}))
 
 
 def _budget_training(batch_size: int, max_length: int) -> TrainingConfig:
-    return TrainingConfig(
-        per_device_batch_size=batch_size, max_length=max_length, precision=Precision.FP32, logging_steps=10,
-        optimizer="adamw_torch", lr_scheduler="cosine",
-    )
+    return TrainingConfig(per_device_batch_size=batch_size, max_length=max_length, precision=Precision.FP32,
+                          logging_steps=10)

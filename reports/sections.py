@@ -1,0 +1,131 @@
+"""The report page as typed data: one dataclass per kind of section, and :class:`ReportPage`, the whole page.
+
+Builders in reports.report fill these; reports.html renders them with autoescape on. Only two fields hold
+HTML, and both are built by this package from escaped parts: ``TableSection.html`` (reports.table_export)
+and the figure divs plotly writes from a :class:`~reports.plots.Plot` (its text escaped by
+reports.plots.plot_text, its JSON escaping ``<``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from reports.plots import Plot
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TableSection:
+    """One table, or the reason it is left out (exactly one of ``html`` and ``reason`` is set)."""
+
+    id: str
+    title: str
+    html: str | None  # escaped HTML from reports.table_export.to_html
+    reason: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.html is None) == (self.reason is None):
+            raise ValueError("a TableSection has either html or a reason, not both or neither")
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    name: str  # "<checkpoint> − <compared with>"
+    cells: tuple[str, ...]  # one per column: "+2.00* (p=0.01)", or "–"
+
+
+@dataclass(frozen=True)
+class ComparisonTable:
+    """Paired tests under an ablation figure: a row per comparison, a column per task."""
+
+    columns: tuple[str, ...]
+    rows: tuple[ComparisonRow, ...]
+
+
+@dataclass(frozen=True)
+class FigureSection:
+    plot: Plot
+    tests: ComparisonTable | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.plot.key
+
+    @property
+    def title(self) -> str:
+        return self.plot.title
+
+
+@dataclass(frozen=True)
+class Answer:
+    who: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Example:
+    """One SPIN prompt with its ground truth and each iteration's opponent answer (paper Tables 7 and 8)."""
+
+    prompt_id: str
+    prompt: str
+    real: str
+    answers: tuple[Answer, ...]
+
+
+@dataclass(frozen=True)
+class ExamplesSection(Generic[T]):
+    """Examples (SPIN prompts, or MT-Bench questions) and a note: what the rows are, or why there are none."""
+
+    rows: tuple[T, ...]
+    note: str
+
+
+@dataclass(frozen=True)
+class RatedAnswer:
+    who: str
+    text: str
+    score: str  # as shown: "7.50", or "-1 (failed)"
+
+
+@dataclass(frozen=True)
+class MtBenchTurn:
+    turn: int
+    question: str
+    answers: tuple[RatedAnswer, ...]
+
+
+@dataclass(frozen=True)
+class MtBenchQuestion:
+    question_id: int
+    category: str
+    turns: tuple[MtBenchTurn, ...]
+
+
+@dataclass(frozen=True)
+class ProvenanceBlock:
+    """One provenance table: ``rows`` of text cells under ``columns``; ``empty`` is shown when there is none."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    empty: str
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    title: str
+    plotly_js: str
+    store_url: str
+    run_dir: str | None
+    built_at: str
+    labels: tuple[str, ...]
+    tables: tuple[TableSection, ...]
+    figures: tuple[FigureSection, ...]
+    examples: ExamplesSection[Example]
+    mt_bench: ExamplesSection[MtBenchQuestion]
+    provenance: tuple[ProvenanceBlock, ...]
+    static_message: str | None = None

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from reports.metrics import newest_rows, paper_metrics
+from reports.provenance import SettingDifference, settings_diff
 from reports.samples import load_doc_scores
 from reports.stats import (
     BOOTSTRAP,
+    Aligned,
     NoSharedDocuments,
     PairedResult,
     align,
@@ -28,6 +30,8 @@ from spin_bench.core.errors import UserError
 
 if TYPE_CHECKING:
     # Only for hints: importing the store takes a second.
+    import pandas as pd
+
     from spin_bench.store import ResultsStore
 
 # Score fields that must agree for a difference to mean "the model changed" and nothing else.
@@ -54,18 +58,45 @@ class TaskComparison:
     regressed: bool = False  # significant and B is worse
     reason: str | None = None
     setup_differences: tuple[str, ...] = ()  # the _SETUP_FIELDS that differ, when that is the reason
+    # The per-document pairs the test ran on (doc keys, A's and B's scores): reports.flips reads its
+    # right/wrong flips from exactly these, so its counts are McNemar's discordant pairs by construction.
+    pairs: Aligned | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class RowPairs:
+    """The newest score row of each paper task under two labels: the pairs both have, and the tasks one lacks."""
+
+    pairs: tuple[tuple[Mapping[str, Any], Mapping[str, Any]], ...]  # (A's row, B's row), in suite order
+    only_a: tuple[str, ...] = ()  # tasks scored under A only: listed as not compared, never dropped silently
+    only_b: tuple[str, ...] = ()
+
+
+def newest_pairs(store: ResultsStore, a_label: str, b_label: str) -> RowPairs:
+    """A's and B's newest score row of every paper task (``ResultsStore.scores()`` records)."""
+    _check_labels(store, a_label, b_label)
+    return row_pairs(store.scores(labels=[a_label, b_label]), a_label, b_label)
+
+
+def row_pairs(scores: pd.DataFrame, a_label: str, b_label: str) -> RowPairs:
+    """:func:`newest_pairs` from a scores frame already read (a report reads the store once)."""
+    a_rows, b_rows = newest_rows(scores, a_label), newest_rows(scores, b_label)
+    keys = paper_metrics()
+    return RowPairs(tuple((a_rows[key], b_rows[key]) for key in keys if key in a_rows and key in b_rows),
+                    tuple(key[0] for key in keys if key in a_rows and key not in b_rows),
+                    tuple(key[0] for key in keys if key in b_rows and key not in a_rows))
 
 
 def compare(store: ResultsStore, a_label: str, b_label: str, alpha: float = 0.05, *, n_boot: int = 10_000,
             seed: int = 0) -> list[TaskComparison]:
     """Compare the newest evaluation of each task under ``b_label`` with that under ``a_label``."""
-    _check_labels(store, a_label, b_label)
-    frame = store.scores(labels=[a_label, b_label])
-    a_rows, b_rows = newest_rows(frame, a_label), newest_rows(frame, b_label)
-    comparisons = []
-    for key in paper_metrics():
-        if key in a_rows and key in b_rows:
-            comparisons.append(compare_rows(a_rows[key], b_rows[key], alpha=alpha, n_boot=n_boot, seed=seed))
+    return compare_pairs(newest_pairs(store, a_label, b_label), a_label, b_label, alpha, n_boot=n_boot, seed=seed)
+
+
+def compare_pairs(rows: RowPairs, a_label: str, b_label: str, alpha: float = 0.05, *, n_boot: int = 10_000,
+                  seed: int = 0) -> list[TaskComparison]:
+    """:func:`compare` on row pairs already read (one comparison per pair, in their order), Holm-adjusted."""
+    comparisons = [compare_rows(a_row, b_row, alpha=alpha, n_boot=n_boot, seed=seed) for a_row, b_row in rows.pairs]
     if not comparisons:
         raise UserError(f"labels {a_label!r} and {b_label!r} have no benchmark task in common: nothing to compare")
     return adjust(comparisons, alpha)
@@ -116,7 +147,7 @@ def compare_rows(a_row: Mapping[str, Any], b_row: Mapping[str, Any], *, alpha: f
         raise NoSharedDocuments(f"task {base.task!r}: {err}") from None
     result = paired_difference(pairs.a, pairs.b, n_boot=n_boot, seed=seed, alpha=alpha)
     return replace(base, result=result, a_value=float(pairs.a.mean()), b_value=float(pairs.b.mean()),
-                   only_a=pairs.only_a, only_b=pairs.only_b)
+                   only_a=pairs.only_a, only_b=pairs.only_b, pairs=pairs)
 
 
 def adjust(comparisons: Sequence[TaskComparison], alpha: float) -> list[TaskComparison]:
@@ -164,8 +195,21 @@ def _tests_used(comparisons: Sequence[TaskComparison], n_boot: int) -> str:
     return ", ".join(named) or "none"
 
 
+def _settings(rows: RowPairs | None) -> tuple[SettingDifference, ...]:
+    return () if rows is None else settings_diff((a_row["task"], a_row, b_row) for a_row, b_row in rows.pairs)
+
+
+def _one_sided(rows: RowPairs | None) -> list[tuple[str, str]]:
+    """(task, why) for each task scored on one side only: listed, never dropped silently."""
+    if rows is None:
+        return []
+    return [(task, "scored for A only") for task in rows.only_a] + [(task, "scored for B only") for task in rows.only_b]
+
+
 def format_text(comparisons: Sequence[TaskComparison], a_label: str, b_label: str, alpha: float,
-                n_boot: int = 10_000) -> str:
+                n_boot: int = 10_000, row_pairs: RowPairs | None = None) -> str:
+    """The comparison table; with ``row_pairs`` (what it was compared from) also the settings that differ and the
+    tasks scored on one side only."""
     tested = [c for c in comparisons if c.result is not None]
     header = ("task", "metric", "A", "B", "B-A", f"{_level(alpha)} CI", "p", "p (Holm)", "n", "test", "")
     rows = [header] + [
@@ -180,17 +224,27 @@ def format_text(comparisons: Sequence[TaskComparison], a_label: str, b_label: st
     for c in tested:
         if c.only_a or c.only_b:
             lines.append(f"note: {c.task}: {c.only_a} document(s) only in A, {c.only_b} only in B (not paired)")
-    skipped = [c for c in comparisons if c.result is None]
+    skipped = [(c.task, c.reason) for c in comparisons if c.result is None] + _one_sided(row_pairs)
     if skipped:
         lines.append("not comparable (not diffed):")
-        lines += [f"  {c.task}: {c.reason}" for c in skipped]
+        lines += [f"  {task}: {reason}" for task, reason in skipped]
+    if row_pairs is not None:
+        differences = _settings(row_pairs)
+        lines.append("settings that differ between A's and B's evaluations:" if differences
+                     else "settings that differ between A's and B's evaluations: none")
+        lines += [f"  {d.setting}: A {d.a}, B {d.b} ({d.where})" for d in differences]
     regressed = [c.task for c in comparisons if c.regressed]
     lines.append(f"regressed significantly: {', '.join(regressed)}" if regressed else "no significant regression")
     return "\n".join(lines)
 
 
 def format_json(comparisons: Sequence[TaskComparison], a_label: str, b_label: str, alpha: float,
-                n_boot: int = 10_000) -> str:
+                n_boot: int = 10_000, row_pairs: RowPairs | None = None) -> str:
+    return json.dumps(json_document(comparisons, a_label, b_label, alpha, n_boot, row_pairs), indent=2)
+
+
+def json_document(comparisons: Sequence[TaskComparison], a_label: str, b_label: str, alpha: float,
+                  n_boot: int = 10_000, row_pairs: RowPairs | None = None) -> dict[str, Any]:
     tasks = [
         {"task": c.task, "metric": c.metric, "filter": c.filter, "a": c.a_value, "b": c.b_value,
          "diff": c.result.diff, "ci": [c.result.ci_low, c.result.ci_high], "ci_level": 1 - alpha,
@@ -201,13 +255,16 @@ def format_json(comparisons: Sequence[TaskComparison], a_label: str, b_label: st
     ]
     skipped = [{"task": c.task, "metric": c.metric, "filter": c.filter, "reason": c.reason}
                for c in comparisons if c.result is None]
+    skipped += [{"task": task, "reason": reason} for task, reason in _one_sided(row_pairs)]
     document = {"a": a_label, "b": b_label, "alpha": alpha, "correction": "holm", "n_boot": n_boot,
                 "regressed": any(c.regressed for c in comparisons), "tasks": tasks, "not_comparable": skipped}
-    return json.dumps(document, indent=2)
+    if row_pairs is not None:
+        document["settings_differ"] = [vars(d) | {"tasks": list(d.tasks)} for d in _settings(row_pairs)]
+    return document
 
 
 def format_markdown(comparisons: Sequence[TaskComparison], a_label: str, b_label: str, alpha: float,
-                    n_boot: int = 10_000) -> str:
+                    n_boot: int = 10_000, row_pairs: RowPairs | None = None) -> str:
     tested = [c for c in comparisons if c.result is not None]
     lines = [f"| Task | Metric | {a_label} (A) | {b_label} (B) | B − A | {_level(alpha)} CI | p | p (Holm) | n |",
              "|---|---|---:|---:|---:|---|---:|---:|---:|"]
@@ -219,6 +276,10 @@ def format_markdown(comparisons: Sequence[TaskComparison], a_label: str, b_label
               f"Paired tests on per-document scores: {_tests_used(comparisons, n_boot)}; "
               f"CIs are paired-bootstrap percentile intervals ({n_boot} resamples), not multiplicity-adjusted."]
     lines += [f"Not comparable: {c.task} ({c.reason})." for c in comparisons if c.result is None]
+    lines += [f"Not comparable: {task} ({reason})." for task, reason in _one_sided(row_pairs)]
+    if differences := _settings(row_pairs):
+        lines += ["", "Settings that differ between A's and B's evaluations:"]
+        lines += [f"- {d.setting}: A {d.a}, B {d.b} ({d.where})" for d in differences]
     return "\n".join(lines)
 
 

@@ -100,6 +100,37 @@ directory <code>{{ run_dir }}</code>{% endif %}. Labels: {% for label in labels 
 {% endfor %}{% endfor %}</table>
 {% endfor %}
 {% else %}<p class="leftout" data-left-out="mt-bench-examples">{{ mt_bench.note }}</p>{% endif %}
+{% if flips %}
+<h2 id="flips">Per-item flips between consecutive stages</h2>
+{% if flips.section.pairs %}<p class="note">{{ flips.section.note }}</p>
+{% for pair, pair_figure in flips.pairs %}
+<section class="flips" id="flips-{{ pair.a }}-{{ pair.b }}">
+<h3>{{ pair.a }} → {{ pair.b }}</h3>
+{% if pair_figure %}{{ pair_figure }}<p class="caption">{{ pair.plot.caption }}</p>{% else %}<p class="leftout">{{ pair.plot.title }}: {{ pair.plot.reason }}</p>{% endif %}
+{% if pair.counts %}<table class="flip-counts"><tr><th class="text">task</th><th>right → wrong</th><th>wrong → right</th><th>McNemar p (Holm)</th></tr>
+{% for c in pair.counts %}<tr><td class="text">{{ c.task }}</td><td>{{ c.right_to_wrong }}</td><td>{{ c.wrong_to_right }}</td><td>{{ c.p }}</td></tr>
+{% endfor %}</table>{% endif %}
+{% for ex in pair.examples %}
+<table class="examples flip-example">
+<caption>{{ ex.task }}, document {{ ex.doc }}: {{ ex.direction }}</caption>
+<tr><th class="text">Prompt</th><td><pre class="gen">{{ ex.prompt }}</pre></td></tr>
+<tr><th class="text">Gold</th><td><pre class="gen">{{ ex.gold }}</pre></td></tr>
+<tr><th class="text">{{ pair.a }}</th><td><pre class="gen">{{ ex.a_answer }}</pre></td></tr>
+<tr><th class="text">{{ pair.b }}</th><td><pre class="gen">{{ ex.b_answer }}</pre></td></tr>
+</table>
+{% endfor %}
+{% for q in pair.mt_bench %}
+<table class="examples flip-mt-bench">
+<caption>MT-Bench question {{ q.question_id }} ({{ q.category }})</caption>
+{% for turn in q.turns %}<tr><th class="text">Turn {{ turn.turn }}</th><td><pre class="gen">{{ turn.question }}</pre></td></tr>
+{% for answer in turn.answers %}<tr><th class="text">{{ answer.who }} (rated {{ answer.score }})</th><td><pre class="gen">{{ answer.text }}</pre></td></tr>
+{% endfor %}{% endfor %}</table>
+{% endfor %}
+{% for note in pair.notes %}<p class="note">{{ note }}</p>{% endfor %}
+</section>
+{% endfor %}
+{% else %}<p class="leftout" data-left-out="flips">{{ flips.section.note }}</p>{% endif %}
+{% endif %}
 
 <h2 id="provenance">Provenance</h2>
 <p class="note">Where every number above comes from: one row per stored evaluation of these labels (the newest
@@ -138,11 +169,14 @@ def render_page(page: ReportPage) -> str:
                 *({"id": f.id, "title": f.title} for f in page.figures),
                 {"id": "examples", "title": "Generation examples"},
                 {"id": "mt-bench-examples", "title": "MT-Bench answers"},
+                *([{"id": "flips", "title": "Per-item flips"}] if page.flips else []),
                 {"id": "provenance", "title": "Provenance"}]
+    flips = None if page.flips is None else {
+        "section": page.flips, "pairs": [(pair, figure_html(pair.plot)) for pair in page.flips.pairs]}
     # "</script" cannot occur inside plotly.js's text in a way that closes the tag early: plotly's own
     # full_html output inlines the same file the same way.
     return _ENV.from_string(_TEMPLATE).render(
         title=page.title, plotly_js=Markup(page.plotly_js), store_url=page.store_url, run_dir=page.run_dir,
         built_at=page.built_at, labels=list(page.labels), sections=sections, tables=tables, figures=figures,
         examples=page.examples, provenance=list(page.provenance), static_message=page.static_message,
-        mt_bench=page.mt_bench)
+        mt_bench=page.mt_bench, flips=flips)

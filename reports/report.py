@@ -152,9 +152,11 @@ def build_report(store: ResultsStore, run_dir: Path | None, labels_or_run: str, 
     from reports.ablation_tests import with_tests
     from reports.examples import generation_examples
     from reports.figures import all_figures
+    from reports.flips_section import flips_section
     from reports.html import render_page
     from reports.mt_bench_examples import mt_bench_examples
     from reports.provenance import provenance
+    from reports.win_rates import win_rate_section
     from spin_bench.core.atomic import write_text_atomic
     from spin_bench.core.names import label_sort_key
 
@@ -168,9 +170,11 @@ def build_report(store: ResultsStore, run_dir: Path | None, labels_or_run: str, 
         title=f"spin-bench report: {run}", plotly_js=plotly.offline.get_plotlyjs(), store_url=store.url,
         run_dir=str(run_dir) if run_dir is not None else None,
         built_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), labels=labels,
-        tables=tuple(build_tables(scores, run, n_boot=n_boot)), figures=tuple(with_tests(plots, scores, run, n_boot)),
+        tables=(*build_tables(scores, run, n_boot=n_boot), win_rate_section(scores, run)),
+        figures=tuple(with_tests(plots, scores, run, n_boot)),
         examples=generation_examples(artifacts), mt_bench=mt_bench_examples(evaluations, labels),
         provenance=provenance(store, scores, labels),
-        static_message=export_static(plots, out.parent / f"{out.stem}_figures") if static else None)
+        static_message=export_static(plots, out.parent / f"{out.stem}_figures") if static else None,
+        flips=flips_section(scores, evaluations, run, n_boot=n_boot))
     write_text_atomic(out, render_page(page))
     return out

@@ -15,14 +15,16 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from spin_bench.bench.taskdir import MMLU_GROUP
 from spin_bench.core.errors import UserError
 
 # (doc_id, doc_hash) for a task; (subject, doc_id, doc_hash) for MMLU, whose subjects each count doc_id from 0.
 DocKey = tuple[Hashable, ...]
+T = TypeVar("T")
 
 # lm-eval's date_id is datetime.isoformat() with ":" replaced by "-"; the task name itself may contain "_".
 _SAMPLES_FILE = re.compile(r"^samples_(?P<task>.+)_(?P<stamp>\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(?:\.\d+)?)\.jsonl$")
@@ -52,6 +54,25 @@ def load_doc_scores(samples_path: str | Path | None, task: str, metric: str, fil
         NoSampleLogs: no samples_path, no such directory, or no file for the task in it.
         CorruptSampleLogs: a file that is not an lm-eval per-sample log.
     """
+    return _scan(samples_path, task, filter, lambda row, where: _value(row, metric, where))
+
+
+def load_doc_rows(samples_path: str | Path | None, task: str, filter: str,
+                  keys: Iterable[DocKey]) -> dict[DocKey, dict]:
+    """doc key -> the whole sample line (doc, target, arguments, resps, filtered_resps) of each of ``keys``.
+
+    The keys are those :func:`load_doc_scores` gives for the same logs, so a document picked from a paired
+    test (a flipped item) is read back from the very line that was scored. Only the wanted lines are kept:
+    a line holds the full few-shot prompt of every choice. Raises as :func:`load_doc_scores` does.
+    """
+    wanted = set(keys)
+    in_file = {key[-2:] for key in wanted}  # (doc_id, doc_hash): an MMLU key adds the subject in front
+    found = _scan(samples_path, task, filter, lambda row, where: row if _file_key(row) in in_file else None)
+    return {key: row for key, row in found.items() if key in wanted}
+
+
+def _scan(samples_path: str | Path | None, task: str, filter: str, take: Callable[[dict, str], T]) -> dict[DocKey, T]:
+    """doc key -> ``take(line, where)`` for every line of the task's logs under ``filter``."""
     directory = _samples_directory(samples_path, task)
     files = sample_files(directory)
     if task == "mmlu":
@@ -59,10 +80,10 @@ def load_doc_scores(samples_path: str | Path | None, task: str, metric: str, fil
         subjects = {name: path for name, path in files.items() if name.startswith(prefix)}
         if not subjects:
             raise NoSampleLogs(f"no MMLU subject samples (samples_{prefix}<subject>_<timestamp>.jsonl) in {directory}")
-        scores: dict[DocKey, float] = {}
+        scores: dict[DocKey, T] = {}
         for name, path in sorted(subjects.items()):
             subject = name.removeprefix(prefix)
-            for (doc_id, doc_hash), value in _read_file(path, metric, filter).items():
+            for (doc_id, doc_hash), value in _read_file(path, filter, take).items():
                 scores[(subject, doc_id, doc_hash)] = value
         return scores
     lmeval_task = f"spin_{task}"
@@ -71,7 +92,7 @@ def load_doc_scores(samples_path: str | Path | None, task: str, metric: str, fil
             f"no per-sample log for task {task!r} in {directory}: expected samples_{lmeval_task}_<timestamp>.jsonl "
             "(was it evaluated with per-sample logging?)"
         )
-    return _read_file(files[lmeval_task], metric, filter)
+    return _read_file(files[lmeval_task], filter, take)
 
 
 def _samples_directory(samples_path: str | Path | None, task: str) -> Path:
@@ -97,8 +118,8 @@ def sample_files(directory: Path) -> dict[str, Path]:
     return {task: path for task, (_, path) in newest.items()}
 
 
-def _read_file(path: Path, metric: str, filter: str) -> dict[tuple[int, str], float]:
-    scores: dict[tuple[int, str], float] = {}
+def _read_file(path: Path, filter: str, take: Callable[[dict, str], T]) -> dict[tuple[int, str], T]:
+    taken: dict[tuple[int, str], T] = {}
     filters_seen: set[str] = set()
     for number, line in enumerate(_lines(path), start=1):
         if not line.strip():
@@ -108,15 +129,20 @@ def _read_file(path: Path, metric: str, filter: str) -> dict[tuple[int, str], fl
         filters_seen.add(str(row.get("filter")))
         if row.get("filter") != filter:
             continue
-        key = (row["doc_id"], str(row.get("doc_hash", "")))
-        if key in scores:
+        key = _file_key(row)
+        if key in taken:
             raise CorruptSampleLogs(f"{where}: document {key[0]} appears twice under filter {filter!r}")
-        scores[key] = _value(row, metric, where)
-    if not scores:
+        taken[key] = take(row, where)
+    if not taken:
         seen = ", ".join(sorted(filters_seen)) or "none"
         # lm-eval writes every filter of a task: none under this one means the logs do not cover it.
         raise NoSampleLogs(f"{path} has no lines with filter {filter!r} (it has: {seen})")
-    return scores
+    return taken
+
+
+def _file_key(row: dict) -> tuple[int, str]:
+    """A line's key within its file: the doc hash too, so a changed dataset never pairs two questions."""
+    return (row["doc_id"], str(row.get("doc_hash", "")))
 
 
 def _lines(path: Path) -> list[str]:

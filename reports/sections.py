@@ -116,6 +116,46 @@ class ProvenanceBlock:
 
 
 @dataclass(frozen=True)
+class FlipCount:
+    task: str
+    right_to_wrong: int
+    wrong_to_right: int
+    p: str  # McNemar's p on these discordant pairs, Holm-adjusted across the section, as shown
+
+
+@dataclass(frozen=True)
+class FlipExample:
+    """A flipped item as the report shows it (texts cut by the builder, escaped by the template)."""
+
+    task: str
+    direction: str  # "right → wrong" or "wrong → right"
+    doc: str
+    prompt: str
+    gold: str
+    a_answer: str
+    b_answer: str
+
+
+@dataclass(frozen=True)
+class FlipPair:
+    """The flips from one checkpoint to the next (SFT → iteration 0, iteration t−1 → t)."""
+
+    a: str
+    b: str
+    plot: Plot  # flip counts per task
+    counts: tuple[FlipCount, ...]
+    examples: tuple[FlipExample, ...]
+    mt_bench: tuple[MtBenchQuestion, ...] = ()  # the questions whose rating moved most, both answers
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FlipsSection:
+    pairs: tuple[FlipPair, ...]
+    note: str  # what the section shows, or why it is empty
+
+
+@dataclass(frozen=True)
 class ReportPage:
     title: str
     plotly_js: str
@@ -129,3 +169,4 @@ class ReportPage:
     mt_bench: ExamplesSection[MtBenchQuestion]
     provenance: tuple[ProvenanceBlock, ...]
     static_message: str | None = None
+    flips: FlipsSection | None = None

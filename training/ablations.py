@@ -36,6 +36,7 @@ from training import baselines
 from training.config import AblationStudies, Study, TrainingRecipe
 from training.data import LoadedData, load_sft
 from training.driver import check_lengths, sft_checkpoint
+from training.lora import check_lora_targets
 from training.spin_iteration import (
     IterationPairs,
     make_pairs,
@@ -67,6 +68,7 @@ def run_study(recipe: TrainingRecipe, studies: AblationStudies, study: Study, ru
     spin_data = _study_spin_data(recipe, studies, study)
     sft = sft_checkpoint(recipe, sft_data)
     check_lengths(sft, recipe, spin_data, sft_data if study is Study.SIZE else None)
+    check_lora_targets(sft.model, recipe.training.lora)
     layout = RunLayout(run.study_dir(study.value))
     layout.root.mkdir(parents=True, exist_ok=True)
     if is_main_process():

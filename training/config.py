@@ -60,6 +60,35 @@ class Schedule:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
 
 
+ALL_LINEAR = "all-linear"  # peft's name for every linear layer but the output head
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoraConfig:
+    """LoRA (Hu et al., 2021) through the peft library, for every trained stage (SPIN iterations, DPO, SFT epoch).
+
+    Each stage trains a fresh adapter on the weights it starts from and saves them merged (training.lora).
+    """
+
+    rank: int = 16
+    alpha: int = 32  # the update is scaled by alpha / rank
+    # The SPIN and DPO stages run with dropout off (TRL's disable_dropout: policy and reference must score
+    # alike), which covers LoRA's too; it applies to the SFT-epoch baseline.
+    dropout: float = 0.0
+    # Module names (or name suffixes, peft's matching) to adapt; "all-linear" alone: every linear layer.
+    target_modules: tuple[str, ...] = (ALL_LINEAR,)
+
+    def __post_init__(self) -> None:
+        _positive("rank", self.rank)
+        _positive("alpha", self.alpha)
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not self.target_modules or len(set(self.target_modules)) != len(self.target_modules):
+            raise ValueError("target_modules must list at least one module, each once")
+        if ALL_LINEAR in self.target_modules and len(self.target_modules) > 1:
+            raise ValueError(f"target_modules: {ALL_LINEAR!r} stands alone, it already covers every linear layer")
+
+
 @dataclass(frozen=True, kw_only=True)
 class TrainingConfig:
     """Settings shared by every training stage. Its schedule is the SPIN iterations' (each iteration may set
@@ -77,6 +106,7 @@ class TrainingConfig:
     precision: Precision = Precision.AUTO
     logging_steps: int = 1
     save_steps: int | None = None  # mid-stage checkpoints for resuming; None: once per epoch
+    lora: LoraConfig | None = None  # None: full fine-tuning
 
     def __post_init__(self) -> None:
         for name in ("per_device_batch_size", "gradient_accumulation_steps", "max_length",

@@ -27,7 +27,9 @@ from spin_bench.inference.distributed import is_main_process
 from training import baselines
 from training.config import TrainingRecipe
 from training.data import LoadedData, load_preferences, load_sft
+from training.deepspeed_launch import check_deepspeed_launch
 from training.embedded.model import resolve_model
+from training.lora import check_lora_targets
 from training.monitor import MonitoredCheckpoint, monitor_checkpoints
 from training.pairs import check_prompt_lengths
 from training.spin_iteration import make_pairs, train_iteration
@@ -62,11 +64,13 @@ def run_recipe(recipe: TrainingRecipe, run_dir: Path, config_text: str | None = 
     """
     started = time.perf_counter()
     layout = RunLayout(run_dir)
+    check_deepspeed_launch(recipe.training)
     data = load_recipe_data(recipe)
     sft_started = time.perf_counter()
     sft = sft_checkpoint(recipe, data.sft)
     sft_seconds = time.perf_counter() - sft_started
     check_lengths(sft, recipe, data.spin, data.sft, data.preferences)
+    check_lora_targets(sft.model, recipe.training.lora)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     if is_main_process():

@@ -2,6 +2,7 @@
 
 The policy and the frozen reference both start from `start`; the reference's log-probs are computed once
 before training when training.precompute_reference is set (SPIN's reference is fixed within an iteration).
+With training.lora the policy is `start` plus an adapter and the reference is `start` itself (adapter off).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from spin_bench.inference.checkpoints import ResolvedModel, load_tokenizer
 from training.config import Schedule, TrainingConfig
 from training.data import PreferencePair
 from training.distributed import shared_dataset
+from training.lora import lora_side_files, peft_config, refuse_zero3
 from training.pairs import to_trl_dataset
 from training.stages import KeyedStage
 from training.trainer_common import train_and_publish, trainer_kwargs
@@ -45,13 +47,17 @@ def build_trainer(stage: PreferenceStage, training: TrainingConfig, seed: int, w
     """A SpinTrainer for the stage (also used directly by tests)."""
     from training.trainer import SpinTrainer
 
-    return SpinTrainer(
+    trainer = SpinTrainer(
         model=stage.start.path,
         args=dpo_args(stage, training, seed, work_dir),
         train_dataset=shared_dataset(to_trl_dataset(stage.pairs), work_dir / "dataset"),
         processing_class=tokenizer or load_tokenizer(stage.start),
         spin_loss_kind=stage.loss,
+        # LoRA: TRL's PEFT path, whose reference is this model with the adapter disabled (training.lora).
+        peft_config=peft_config(training.lora),
     )
+    refuse_zero3(trainer, training.lora)
+    return trainer
 
 
 def train_preferences(stage: PreferenceStage, keyed: KeyedStage, training: TrainingConfig, seed: int,
@@ -60,4 +66,5 @@ def train_preferences(stage: PreferenceStage, keyed: KeyedStage, training: Train
     tokenizer = load_tokenizer(stage.start)
     trainer = build_trainer(stage, training, seed, keyed.work, tokenizer)
     return train_and_publish(trainer, tokenizer, keyed, epochs=stage.schedule.epochs, keep_epochs=stage.keep_epochs,
-                             files=files, metric_names=stage.metric_names)
+                             files={**files, **lora_side_files(training.lora, stage.start)},
+                             metric_names=stage.metric_names)

@@ -11,6 +11,7 @@ from typing import Any
 from spin_bench.inference.checkpoints import ResolvedModel, load_tokenizer
 from training.config import Schedule, TrainingConfig
 from training.data import PromptResponse
+from training.lora import lora_side_files, peft_config, refuse_zero3
 from training.stages import KeyedStage
 from training.trainer_common import train_and_publish, trainer_kwargs
 
@@ -42,7 +43,10 @@ def build_sft_trainer(stage: SftStage, training: TrainingConfig, seed: int, work
 
     args = SFTConfig(**trainer_kwargs(training, stage.schedule, work_dir, seed, stage.start), max_steps=stage.max_steps,
                      **(stage.sft_args or {}))
-    return SFTTrainer(model=model or stage.start.path, args=args, train_dataset=dataset, processing_class=tokenizer)
+    trainer = SFTTrainer(model=model or stage.start.path, args=args, train_dataset=dataset, processing_class=tokenizer,
+                         peft_config=peft_config(training.lora))
+    refuse_zero3(trainer, training.lora)
+    return trainer
 
 
 def train_sft(stage: SftStage, keyed: KeyedStage, training: TrainingConfig, seed: int, files: dict[str, Any],
@@ -51,4 +55,4 @@ def train_sft(stage: SftStage, keyed: KeyedStage, training: TrainingConfig, seed
     tokenizer = load_tokenizer(stage.start)
     trainer = build_sft_trainer(stage, training, seed, keyed.work, dataset or sft_dataset(stage.rows), tokenizer, model)
     return train_and_publish(trainer, tokenizer, keyed, epochs=stage.schedule.epochs, keep_epochs=stage.keep_epochs,
-                             files=files)
+                             files={**files, **lora_side_files(training.lora, stage.start)})

@@ -19,6 +19,9 @@ from spin_bench.core.hashing import stable_hash
 from spin_bench.core.run_layout import epoch_dir
 from spin_bench.inference.checkpoints import ResolvedModel, resolve_precision
 from training.config import Schedule, TrainingConfig
+from training.deepspeed_launch import parallelism_record
+from training.lora import PROVENANCE_FILE as LORA_FILE
+from training.lora import is_lora_model, save_merged
 from training.stages import KeyedStage, stage_done, write_stage_marker
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -30,7 +33,10 @@ def trainer_kwargs(training: TrainingConfig, schedule: Schedule, work_dir: Path,
     import torch
 
     bf16 = resolve_precision(training.precision) is Precision.BF16
-    init_kwargs: dict[str, Any] = {"dtype": "bfloat16" if bf16 else "float32"}
+    # Weights load, and the optimiser updates them, in fp32 whatever the precision: bf16 is compute only
+    # (`bf16=True` makes accelerate run the forward under bf16 autocast). A bf16 master copy would lose
+    # updates below its 8-bit mantissa: at lr 5e-7 most of them (issue 12).
+    init_kwargs: dict[str, Any] = {"dtype": "float32"}
     if model.revision:
         init_kwargs["revision"] = model.revision
     if model.gguf_file:
@@ -83,10 +89,12 @@ def train_and_publish(trainer, tokenizer, stage: KeyedStage, *, epochs: float, k
         "train_loss": result.training_loss,
         "global_steps": trainer.state.global_step,
         "resumed_from": resume_from,
+        "parallelism": parallelism_record(trainer),
     }
     side = dict(files)
     timings = {"training_seconds": seconds, **side.pop("timings.json", {})}
-    publish_trained(trainer, tokenizer, stage.out, stage.key, {**side, "metrics.json": metrics, "timings.json": timings})
+    side |= {"metrics.json": metrics, "timings.json": timings}
+    publish_trained(trainer, tokenizer, stage.out, stage.key, side, final=True)
     return metrics
 
 
@@ -102,17 +110,23 @@ def last_complete_checkpoint(work_dir: Path) -> str | None:
     return str(max(steps)[1]) if steps else None
 
 
-def publish_trained(trainer, tokenizer, out_dir: Path, key: str, files: dict[str, Any]) -> None:
+def publish_trained(trainer, tokenizer, out_dir: Path, key: str, files: dict[str, Any], *, final: bool) -> None:
     """Save the trained model and its side files, then move the directory into place in one step.
 
     Every rank calls trainer.save_model (ZeRO-3 gathers the shards); only the main process writes files.
+    ``final``: training is over, so a LoRA model may be merged in place rather than copied first.
     """
     scratch = out_dir.with_name(f".{out_dir.name}.partial")
     main = trainer.accelerator.is_main_process
     if main and scratch.exists():
         shutil.rmtree(scratch)
     trainer.accelerator.wait_for_everyone()
-    trainer.save_model(str(scratch))
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    if is_lora_model(model):  # LoRA: the adapter merged into its base, a checkpoint like any other
+        if main:
+            save_merged(model, scratch, in_place=final)
+    else:
+        trainer.save_model(str(scratch))
     if main:
         tokenizer.save_pretrained(scratch)
         for name, payload in files.items():
@@ -143,8 +157,9 @@ def keep_epoch_weights(trainer, tokenizer, out_dir: Path, key: str, epochs: floa
             target, target_key = epoch_dir(out_dir, epoch), epoch_key(key, epoch)
             if not stage_done(target, target_key):
                 payload = {"spin_config.json": files.get("spin_config.json"),
-                           "metrics.json": {"steps": step_log(trainer), "epoch": epoch, "of_epochs": epochs}}
-                publish_trained(trainer, tokenizer, target, target_key, payload)
+                           "metrics.json": {"steps": step_log(trainer), "epoch": epoch, "of_epochs": epochs},
+                           **({LORA_FILE: files[LORA_FILE]} if LORA_FILE in files else {})}
+                publish_trained(trainer, tokenizer, target, target_key, payload, final=False)
 
     trainer.add_callback(_KeepEpochs())
 

@@ -59,10 +59,17 @@ FLAGS = (
          "judge only the first K questions of each category (recorded as a deviation)", int),
     Flag("--mt-bench-max-new-tokens", ("mt_bench.max_new_tokens",), "answer length cap (FastChat: 1024)", int),
     Flag("--mt-bench-template", ("mt_bench.template",),
-         "chat_template (the model's own; default) or fastchat:<name> (needs fschat)"),
+         "chat_template (the model's own; default), fastchat:<name>, or fastchat:auto (FastChat's own "
+         "model-to-template matching); fastchat: needs pip install 'spin-bench[fastchat]'"),
     Flag("--mt-bench-checkpoints", ("mt_bench.checkpoints",),
          "comma-separated fnmatch patterns of a run's checkpoints to judge (default: all)"),
+    Flag("--pairwise-baseline", ("mt_bench.pairwise.baseline",),
+         "also judge pairwise (FastChat's pairwise mode, both orders) against this checkpoint, e.g. sft: "
+         "win rates and length-controlled win rates with bootstrap intervals"),
+    Flag("--pairwise-checkpoints", ("mt_bench.pairwise.checkpoints",),
+         "comma-separated fnmatch patterns of the checkpoints judged against the baseline (default: all others)"),
 )
+LIST_KEYS = frozenset({"mt_bench.checkpoints", "mt_bench.pairwise.checkpoints"})  # comma-separated on the command line
 
 
 def register(subparsers: Any) -> None:
@@ -100,7 +107,7 @@ def bench_overrides(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, flag.flag.removeprefix("--").replace("-", "_"))
         if value is None:
             continue
-        if flag.keys == ("mt_bench.checkpoints",):
+        if set(flag.keys) <= LIST_KEYS:
             value = [p.strip() for p in value.split(",") if p.strip()]
         for key in flag.keys:
             overrides[key] = value
@@ -125,7 +132,9 @@ def bench_config(args: argparse.Namespace):
         node = base
         *parents, last = dotted.split(".")
         for part in parents:
-            node = node.setdefault(part, {})
+            if node.get(part) is None:  # an absent or null section (a recipe without pairwise) starts empty
+                node[part] = {}
+            node = node[part]
         node[last] = value
     try:
         return from_mapping(BenchConfig, base, "spin-bench eval"), world_seed

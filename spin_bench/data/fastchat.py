@@ -29,6 +29,8 @@ PINNED_SHA256 = {
     REFERENCES: "f957a5bc977badb66885ec970e6cd08527845780313f0995764260e5777b9b3f",
 }
 SINGLE_PROMPTS = ("single-v1", "single-math-v1", "single-v1-multi-turn", "single-math-v1-multi-turn")
+# FastChat's pairwise prompts (gen_judgment.py --mode pairwise-baseline); their output format is "[[A]]".
+PAIR_PROMPTS = ("pair-v2", "pair-math-v1", "pair-v2-multi-turn", "pair-math-v1-multi-turn")
 LICENCE = "Apache-2.0 (FastChat, lm-sys); the reference answers are GPT-4 outputs"
 # The categories FastChat judges against a reference answer (its NEED_REF_CATS, arena-hard-200 omitted).
 REFERENCE_CATEGORIES = frozenset({"math", "reasoning", "coding"})
@@ -90,7 +92,9 @@ def build_questions(question_rows: Iterable[Mapping[str, Any]], reference_rows: 
     return tuple(questions)
 
 
-def build_prompts(rows: Iterable[Mapping[str, Any]], where: str) -> dict[str, JudgePrompt]:
+def build_prompts(rows: Iterable[Mapping[str, Any]], where: str,
+                  names: tuple[str, ...] = SINGLE_PROMPTS) -> dict[str, JudgePrompt]:
+    """The judge prompts ``names`` (the single-grading ones unless told) from judge_prompts.jsonl rows."""
     prompts = {}
     for number, row in enumerate(rows, start=1):
         try:
@@ -99,10 +103,10 @@ def build_prompts(rows: Iterable[Mapping[str, Any]], where: str) -> dict[str, Ju
         except (KeyError, TypeError):
             raise DataError(f"{where} judge prompts: row {number} needs name, system_prompt, prompt_template, "
                             "output_format") from None
-    missing = [name for name in SINGLE_PROMPTS if name not in prompts]
+    missing = [name for name in names if name not in prompts]
     if missing:
         raise DataError(f"{where}: judge prompt {missing[0]!r} is missing")
-    return {name: prompts[name] for name in SINGLE_PROMPTS}
+    return {name: prompts[name] for name in names}
 
 
 def check_references(questions: tuple[Question, ...], reference_categories: frozenset[str], where: str) -> None:

@@ -6,6 +6,8 @@ and, through TRL, as the frozen reference.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,9 +89,34 @@ def load_causal_lm(model: ResolvedModel, precision: Precision, device: str | Non
     from spin_bench.inference.distributed import process_state
 
     try:
-        lm = AutoModelForCausalLM.from_pretrained(
-            model.path, revision=model.revision, gguf_file=model.gguf_file, dtype=torch_dtype(precision)
-        )
+        with whole_model_loading():
+            lm = AutoModelForCausalLM.from_pretrained(
+                model.path, revision=model.revision, gguf_file=model.gguf_file, dtype=torch_dtype(precision)
+            )
     except OSError as err:
         raise UserError(f"{model.path}: cannot load a causal language model ({str(err).splitlines()[0]})") from None
     return lm.to(device or process_state().device).eval()
+
+
+@contextmanager
+def whole_model_loading() -> Iterator[None]:
+    """Load a model whole on this process, even inside a ZeRO-3 training run.
+
+    A model loaded here is for inference (the opponent's answers, the held-out monitor) and lives outside any
+    DeepSpeed engine. But once a ZeRO-3 trainer was built, accelerate keeps its DeepSpeed config registered
+    with transformers for the rest of the process, and every later ``from_pretrained`` is then built under
+    ``zero.Init``: partitioned, empty parameters that nothing will ever gather (iteration 1's opponent died
+    with "Padding_idx must be within num_embeddings"). The registration is lifted for the load and put back
+    after it, so the next trainer still loads its policy partitioned.
+    """
+    try:
+        from transformers.integrations import deepspeed as hf_deepspeed
+    except ImportError:  # transformers without its DeepSpeed integration: nothing can be registered
+        yield
+        return
+    registered = hf_deepspeed._hf_deepspeed_config_weak_ref
+    hf_deepspeed.unset_hf_deepspeed_config()
+    try:
+        yield
+    finally:
+        hf_deepspeed._hf_deepspeed_config_weak_ref = registered

@@ -73,6 +73,10 @@ class HFGenerator:
                 max_new_tokens=self.config.max_new_tokens,
                 pad_token_id=pad_id,
                 eos_token_id=self.tokenizer.eos_token_id,
+                # The model is whole on every rank (load_causal_lm), so ranks must not wait for each other:
+                # under ZeRO-3 transformers turns synced_gpus on by itself, and ranks given different
+                # numbers of shards then deadlock in the last one.
+                synced_gpus=False,
                 **sampling,
             )
         new_tokens = generated[:, width:]

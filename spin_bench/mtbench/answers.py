@@ -18,6 +18,14 @@ from spin_bench.core.enums import Backend, Precision
 from spin_bench.core.errors import UserError
 from spin_bench.core.hashing import stable_hash
 from spin_bench.inference.checkpoints import ResolvedModel
+from spin_bench.inference.prompts import (
+    CHAT_TEMPLATE,
+    FASTCHAT_AUTO,
+    FASTCHAT_PREFIX,
+    check_template,
+    fastchat_renderer,
+    match_fastchat_template,
+)
 from spin_bench.mtbench.dataset import MTBenchData, Question
 from spin_bench.mtbench.protocol import GREEDY_BELOW, MAX_NEW_TOKENS, temperature_for
 
@@ -30,7 +38,7 @@ class AnswerSettings:
     max_new_tokens: int = MAX_NEW_TOKENS
     batch_size: int = 8
     precision: Precision = Precision.AUTO
-    template: str = "chat_template"  # or "fastchat:<template name>" where fschat is installed
+    template: str = CHAT_TEMPLATE  # or "fastchat:<template name>" (fastchat:auto: see settings_for_model)
     seed: int = 0  # FastChat seeds torch with the choice index; one choice, index 0
     tensor_parallel_size: int = 1
 
@@ -117,38 +125,37 @@ def _load(model_path: str, settings: AnswerSettings,
                               batch_size=settings.batch_size, tensor_parallel_size=settings.tensor_parallel_size)
     generator = make_generator(model, config, settings.precision)
     tokenizer = getattr(generator, "tokenizer", None) or load_tokenizer(model)
-    return generator, _renderer(tokenizer, settings.template)
+    return generator, _renderer(tokenizer, settings_for_model(settings, model_path).template)
 
 
 def _renderer(tokenizer, template: str) -> Callable[[list[dict[str, str]]], str]:
-    if template == "chat_template":
+    check_template(template)
+    if template == CHAT_TEMPLATE:
         from spin_bench.inference.config import PromptFormat
         from spin_bench.inference.prompts import render_prompt
 
         if not getattr(tokenizer, "chat_template", None):
             raise UserError("the model's tokenizer has no chat template; pass --mt-bench-template fastchat:<name>")
         return lambda messages: render_prompt(tokenizer, messages, PromptFormat.CHAT_TEMPLATE)
-    if template.startswith("fastchat:"):
-        return _fastchat_renderer(template.removeprefix("fastchat:"))
-    raise UserError(f"--mt-bench-template: {template!r} is neither chat_template nor fastchat:<template name>")
+    return fastchat_renderer(tokenizer, template.removeprefix(FASTCHAT_PREFIX))
 
 
-def _fastchat_renderer(name: str) -> Callable[[list[dict[str, str]]], str]:
-    """FastChat's hand-written conversation templates (pip install fschat), as gen_model_answer.py uses them."""
+def settings_for_model(settings: AnswerSettings, model_path: str) -> AnswerSettings:
+    """The settings one model answers with: ``fastchat:auto`` becomes the template FastChat matches for it, so
+    the answer and evaluation keys, and the stored provenance, name the template really used."""
+    if settings.template != FASTCHAT_AUTO:
+        return settings
+    name, _ = match_fastchat_template([model_path, *_recorded_base_model(model_path)])
+    return replace(settings, template=FASTCHAT_PREFIX + name)
+
+
+def _recorded_base_model(model_path: str) -> list[str]:
+    """The model a spin-bench checkpoint's recipe started from (its spin_config.json), for FastChat's matching:
+    a checkpoint's own path (runs/x/iter1) rarely names the model family, its recipe's model does."""
+    config = Path(model_path) / "spin_config.json"
+    if not config.is_file():
+        return []
     try:
-        from fastchat.conversation import get_conv_template
-    except ImportError:
-        raise UserError("--mt-bench-template fastchat:... needs FastChat: pip install fschat") from None
-    try:
-        get_conv_template(name)
-    except KeyError:
-        raise UserError(f"--mt-bench-template: FastChat has no conversation template {name!r}") from None
-
-    def render(messages: list[dict[str, str]]) -> str:
-        conv = get_conv_template(name)
-        for message in messages:
-            conv.append_message(conv.roles[0 if message["role"] == "user" else 1], message["content"])
-        conv.append_message(conv.roles[1], None)
-        return conv.get_prompt()
-
-    return render
+        return [str(json.loads(config.read_text(encoding="utf-8"))["recipe"]["model"]["path"])]
+    except (KeyError, TypeError, ValueError):  # not a spin-bench checkpoint's file after all
+        return []

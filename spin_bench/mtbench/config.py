@@ -5,7 +5,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from spin_bench.inference.prompts import CHAT_TEMPLATE, FASTCHAT_AUTO, FASTCHAT_PREFIX
 from spin_bench.mtbench.protocol import MAX_NEW_TOKENS, JudgeMode
+
+
+@dataclass(frozen=True, kw_only=True)
+class PairwiseConfig:
+    """``bench.mt_bench.pairwise``: FastChat's pairwise mode, each checkpoint against one baseline on the same
+    questions and answers, both orders judged; win rates with bootstrap intervals. Absent: not judged."""
+
+    baseline: str = "sft"  # a run's checkpoint name, or the label of a model given on its own
+    checkpoints: tuple[str, ...] = ("*",)  # fnmatch patterns of the checkpoints judged against the baseline
+    resamples: int = 2000  # bootstrap resamples of the questions, for every interval
+    confidence: float = 0.95
+    seed: int = 0  # of the bootstrap, so an interval is the same on every rerun
+
+    def __post_init__(self) -> None:
+        if not self.baseline.strip() or not self.checkpoints:
+            raise ValueError("pairwise needs a baseline and at least one checkpoint pattern")
+        if self.resamples < 1 or not 0.0 < self.confidence < 1.0:
+            raise ValueError("pairwise: resamples must be >= 1 and confidence in (0, 1)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -17,7 +36,10 @@ class MTBenchConfig:
     questions_per_category: int | None = None  # None: all questions (the protocol)
     max_new_tokens: int = MAX_NEW_TOKENS
     batch_size: int = 8
-    template: str = "chat_template"  # the model's own chat template, or fastchat:<name> (needs fschat)
+    # The model's own chat template; fastchat:<name> (a FastChat conversation template, as gen_model_answer.py
+    # prompts); or fastchat:auto (FastChat's own model-to-template matching, on the checkpoint's path and then
+    # the model its recipe started from). fastchat: templates need the `fastchat` extra.
+    template: str = CHAT_TEMPLATE
     # Either a running endpoint (judge_url + judge_model) or a local model served on loopback (judge_local).
     judge_url: str | None = None
     judge_model: str | None = None
@@ -27,6 +49,7 @@ class MTBenchConfig:
     concurrency: int = 4  # judge requests in flight
     timeout_s: float = 120.0  # per judge request
     retries: int = 4  # on timeouts, 429 and 5xx, with the client's exponential backoff
+    pairwise: PairwiseConfig | None = None  # None: single grading only
 
     def __post_init__(self) -> None:
         if self.questions_per_category is not None and self.questions_per_category < 1:
@@ -39,8 +62,10 @@ class MTBenchConfig:
             raise ValueError("give judge_local or judge_url, not both")
         if self.enabled and not self.judge_local and not (self.judge_url and self.judge_model):
             raise ValueError("MT-Bench needs a judge: judge_url and judge_model, or judge_local")
-        if not (self.template == "chat_template" or self.template.startswith("fastchat:")):
-            raise ValueError(f"template {self.template!r} is neither chat_template nor fastchat:<template name>")
+        fastchat_name = self.template.removeprefix(FASTCHAT_PREFIX)
+        if self.template != CHAT_TEMPLATE and (fastchat_name == self.template or not fastchat_name):
+            raise ValueError(f"template {self.template!r} is neither {CHAT_TEMPLATE}, {FASTCHAT_AUTO} nor "
+                             f"{FASTCHAT_PREFIX}<FastChat template name>")
 
     @property
     def mode(self) -> JudgeMode:

@@ -12,12 +12,16 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 
-from spin_bench import __version__
 from spin_bench.core.errors import UserError
 from spin_bench.core.hashing import stable_hash
 from spin_bench.core.paths import safe_name
 from spin_bench.inference.models import ModelRef
-from spin_bench.mtbench.answers import AnswerSettings, answer_key, generate_answers
+from spin_bench.mtbench.answers import (
+    AnswerSettings,
+    answer_key,
+    generate_answers,
+    settings_for_model,
+)
 from spin_bench.mtbench.cache import JudgmentCache
 from spin_bench.mtbench.dataset import MTBenchData
 from spin_bench.mtbench.judge import Judge, JudgedTurn, JudgeSettings
@@ -28,8 +32,8 @@ from spin_bench.mtbench.protocol import (
     judge_prompt_name,
     render_judge_user,
 )
-from spin_bench.mtbench.results import score_records, write_results
-from spin_bench.store import EvaluationRecord, ResultsStore
+from spin_bench.mtbench.results import evaluation_record, score_records, write_results
+from spin_bench.store import ResultsStore
 from spin_bench.store.cache import SuiteOutcome, lookup_outcome, store_key_for
 
 SUITE = "mt_bench"
@@ -46,27 +50,28 @@ def evaluate_mt_bench(models: list[ModelRef], data: MTBenchData, answers: Answer
     """Every model on MT-Bench; the judge is started only if some model is not in the store yet."""
     outcomes, todo = [], []
     for model in models:
-        key = mt_bench_key(model, data, answers, judge)
+        settings = settings_for_model(answers, model.path)  # fastchat:auto -> the template FastChat matches
+        key = mt_bench_key(model, data, settings, judge)
         if (hit := lookup_outcome(store, key, model, SUITE, force)) is not None:
             outcomes.append(hit)
         else:
-            todo.append((model, key))
+            todo.append((model, key, settings))
     if not todo:
         return outcomes
     # Every model answers before the judge starts: the judge and a generating model never share the CPU.
-    answered = [(model, key, *_answer(model, data, answers, work_root)) for model, key in todo]
+    answered = [(model, key, settings, *answer_model(model, data, settings, work_root)) for model, key, settings in todo]
     cache = JudgmentCache(work_root / "mt-bench-judgments.sqlite")
     try:
         unreachable: list[tuple[str, list[JudgedTurn]]] = []
         with start_judge() as live:
             judge_client = Judge(live, cache)
-            for model, key, model_answers, seconds in answered:
+            for model, key, settings, model_answers, seconds in answered:
                 started = time.perf_counter()
                 judged = judge_answers(judge_client, data, model_answers, model.label)
                 if failed := [j for j in judged if j.judgment.retryable]:
                     unreachable.append((model.label, failed))  # no score from a partly judged model
                     continue
-                outcomes.append(_store(model, key, data, answers, live, model_answers, judged, store, out_root,
+                outcomes.append(_store(model, key, data, settings, live, model_answers, judged, store, out_root,
                                        force, {"answer_seconds": seconds, "judge_seconds": time.perf_counter() - started}))
     finally:
         cache.close()
@@ -79,7 +84,8 @@ def evaluate_mt_bench(models: list[ModelRef], data: MTBenchData, answers: Answer
     return outcomes
 
 
-def _answer(model: ModelRef, data: MTBenchData, settings: AnswerSettings, work_root: Path):
+def answer_model(model: ModelRef, data: MTBenchData, settings: AnswerSettings, work_root: Path):
+    """The model's answers (from its answer file when complete, else generated) and the seconds it took."""
     started = time.perf_counter()
     path = work_root / "mt-bench-answers" / f"{answer_key(model.model_hash, data, settings)}.json"
     return generate_answers(model.path, data, settings, path, model.revision), time.perf_counter() - started
@@ -120,15 +126,9 @@ def _store(model: ModelRef, key: str, data: MTBenchData, answers: AnswerSettings
     results_file, samples_dir = write_results(directory.absolute(), data, model_answers, judged, summary, judge)
     scores = score_records(summary, judged, data, answers, judge)
     store_key = store_key_for(store, key, model.label, force)
-    record = EvaluationRecord(
-        eval_key=store_key, model_path=model.path, model_hash=model.model_hash, label=model.label,
-        iteration=model.iteration, suite=SUITE, backend=answers.backend, dtype=answers.precision,
-        batch_size=answers.batch_size, limit=None, add_bos=False, chat_template_hash=None,
-        lm_eval_version=f"spin-bench {__version__} (MT-Bench is judged by spin-bench, not lm-eval)",
-        judge={**judge.provenance(), "prompts_hash": data.prompts_hash()},
-        results_path=str(results_file), samples_path=str(samples_dir),
-        extra={**model.extra, **timing, "questions": len(data.questions), "judged": summary.judged,
-               "failed": summary.failed, "data_source": dict(data.source), "answer_settings": asdict(answers)},
-    )
+    record = evaluation_record(
+        model, store_key, SUITE, answers, {**judge.provenance(), "prompts_hash": data.prompts_hash()}, results_file,
+        samples_dir, {**timing, "questions": len(data.questions), "judged": summary.judged, "failed": summary.failed,
+                      "data_source": dict(data.source), "answer_settings": asdict(answers)})
     store.add(record, scores)
     return SuiteOutcome(model, SUITE, store_key, False, scores, timing["answer_seconds"] + timing["judge_seconds"])

@@ -107,8 +107,20 @@ class Judge:
             if self.settings.mode is JudgeMode.FAITHFUL:
                 return self._faithful(messages)
             return self._expected(messages)
-        except _RequestFailed as failure:
+        except RequestFailed as failure:
             return Judgment(FAILED, "", error=str(failure), retryable=True)
+
+    def text(self, system: str, user: str) -> str:
+        """The judge's answer to [system, user] at temperature 0 (FastChat's request), from the cache when
+        asked before; raises RequestFailed when the endpoint still fails after the client's retries."""
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return self._ask({"messages": messages, "temperature": 0.0, "max_tokens": JUDGE_MAX_TOKENS})["text"]
+
+    def next_token(self, system: str, user: str, prefix: str) -> dict[str, float]:
+        """Top log-probabilities of the token the judge writes after starting its answer with ``prefix``
+        (cached like every request); raises RequestFailed as :meth:`text` does."""
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return self._ask(_prefilled(messages, prefix))["top_logprobs"]
 
     def _faithful(self, messages: list[dict[str, str]]) -> Judgment:
         response = self._ask({"messages": messages, "temperature": 0.0, "max_tokens": JUDGE_MAX_TOKENS})
@@ -159,11 +171,11 @@ class Judge:
             raise UserError(f"judge {public_url(self.settings.base_url)} rejected the request: "
                             f"{_message(err)}{hint}") from None
         except (openai.APITimeoutError, openai.APIConnectionError, openai.APIStatusError) as err:
-            raise _RequestFailed(f"{type(err).__name__}: {_message(err)}") from None
+            raise RequestFailed(f"{type(err).__name__}: {_message(err)}") from None
         return _response_payload(completion, wants_logprobs)
 
 
-class _RequestFailed(Exception):
+class RequestFailed(Exception):
     """Still failing after the client's retries: this judgment is failed, the run goes on."""
 
 
@@ -178,7 +190,7 @@ def _prefilled(messages: list[dict[str, str]], prefix: str) -> dict[str, Any]:
 
 def _response_payload(completion: Any, wants_logprobs: bool) -> dict[str, Any]:
     if not completion.choices:
-        raise _RequestFailed("the judge answered with no choices")
+        raise RequestFailed("the judge answered with no choices")
     choice = completion.choices[0]
     if not wants_logprobs:
         return {"text": choice.message.content or ""}

@@ -52,3 +52,20 @@ def _serve_local(settings: JudgeSettings, path: Path) -> Iterator[JudgeSettings]
 
     with local_judge_server(path, settings.model) as url:
         yield dataclasses.replace(settings, base_url=url)
+
+
+@contextlib.contextmanager
+def judge_session(start: JudgeStarter) -> Iterator[JudgeStarter]:
+    """A starter that starts the judge the first time it is used inside the block and hands the same live
+    judge to every later user (single grading, then pairwise), stopping it when the block ends; a block
+    whose work all comes from the store never starts it."""
+    with contextlib.ExitStack() as stack:
+        live: list[JudgeSettings] = []
+
+        @contextlib.contextmanager
+        def started() -> Iterator[JudgeSettings]:
+            if not live:
+                live.append(stack.enter_context(start()))
+            yield live[0]
+
+        yield started

@@ -11,13 +11,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from spin_bench import __version__
 from spin_bench.core.atomic import write_json_atomic, write_text_atomic
 from spin_bench.core.hashing import stable_hash
+from spin_bench.inference.models import ModelRef
 from spin_bench.mtbench.answers import AnswerSettings
 from spin_bench.mtbench.dataset import MTBenchData
 from spin_bench.mtbench.judge import JudgedTurn, JudgeSettings
 from spin_bench.mtbench.protocol import FAILED, Aggregate, JudgeMode
-from spin_bench.store import ScoreRecord
+from spin_bench.store import EvaluationRecord, ScoreRecord
 
 PAPER_JUDGE = "gpt-4"
 
@@ -30,6 +32,18 @@ def deviations(data: MTBenchData, answers: AnswerSettings, judge: JudgeSettings)
         notes.append("MT-Bench rating mode 'expected': the judge's probability-weighted rating after 'Rating: [[', "
                      "not FastChat's parsed [[rating]]")
     return tuple(notes)
+
+
+def evaluation_record(model: ModelRef, store_key: str, suite: str, answers: AnswerSettings, judge: dict[str, Any],
+                      results_path: Path, samples_path: Path | None, extra: dict[str, Any]) -> EvaluationRecord:
+    """The store row of one MT-Bench evaluation (single grading or pairwise) of ``model``."""
+    return EvaluationRecord(
+        eval_key=store_key, model_path=model.path, model_hash=model.model_hash, label=model.label,
+        iteration=model.iteration, suite=suite, backend=answers.backend, dtype=answers.precision,
+        batch_size=answers.batch_size, limit=None, add_bos=False, chat_template_hash=None,
+        lm_eval_version=f"spin-bench {__version__} (MT-Bench is judged by spin-bench, not lm-eval)",
+        judge=judge, results_path=str(results_path), samples_path=None if samples_path is None else str(samples_path),
+        extra={**model.extra, **extra})
 
 
 def score_records(summary: Aggregate, judged: list[JudgedTurn], data: MTBenchData, answers: AnswerSettings,

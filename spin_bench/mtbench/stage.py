@@ -11,10 +11,12 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spin_bench.core.enums import Backend, Precision
 from spin_bench.core.paths import cache_root
 from spin_bench.inference.models import ModelRef
+from spin_bench.inference.prompts import check_template
 from spin_bench.mtbench.answers import AnswerSettings
 from spin_bench.mtbench.config import MTBenchConfig
 from spin_bench.mtbench.data import DataRequest, open_mt_bench
@@ -24,6 +26,9 @@ from spin_bench.mtbench.judges import JudgeStarter, judge_for
 from spin_bench.store import ResultsStore
 from spin_bench.store.cache import SuiteOutcome
 
+if TYPE_CHECKING:
+    from spin_bench.mtbench.pairwise import PairwisePlan
+
 
 @dataclass(frozen=True)
 class MTBenchPlan:
@@ -32,6 +37,7 @@ class MTBenchPlan:
     answers: AnswerSettings
     judge: JudgeSettings
     start_judge: JudgeStarter
+    pairwise: PairwisePlan | None = None  # the pairs judged against a baseline, when the section asks
 
 
 def selected(models: Sequence[ModelRef], config: MTBenchConfig) -> list[ModelRef]:
@@ -45,22 +51,43 @@ def prepare_mt_bench(models: Sequence[ModelRef], config: MTBenchConfig, *, backe
                      precision: Precision = Precision.AUTO, tensor_parallel_size: int = 1,
                      world_seed: int = 0) -> MTBenchPlan:
     """The models, questions, answer settings and judge of one MT-Bench evaluation, all checked."""
+    check_template(config.template)  # no fschat, or an unknown FastChat template: fail before lm-eval runs
     data = open_mt_bench(DataRequest(config.data, world_seed)).subset(config.questions_per_category)
     answers = AnswerSettings(backend=backend, max_new_tokens=config.max_new_tokens, batch_size=config.batch_size,
                              precision=precision, template=config.template, tensor_parallel_size=tensor_parallel_size)
     judge, start = judge_for(config)
-    return MTBenchPlan(models=selected(models, config), data=data, answers=answers, judge=judge, start_judge=start)
+    pairwise = None
+    if config.pairwise is not None:  # a missing baseline or unreadable prompts fail here, before any model work
+        from spin_bench.mtbench.pairwise import PairwisePlan, pair_prompts, plan_pairs
+
+        pairwise = PairwisePlan(plan_pairs(models, config.pairwise), pair_prompts(config.data), config.pairwise)
+    return MTBenchPlan(models=selected(models, config), data=data, answers=answers, judge=judge, start_judge=start,
+                       pairwise=pairwise)
 
 
 def run_mt_bench(plan: MTBenchPlan, store: ResultsStore, out_root: Path, force: bool = False) -> list[SuiteOutcome]:
+    """Single grading of the plan's models, then its pairwise games; one judge serves both."""
     from spin_bench.mtbench.evaluate import evaluate_mt_bench
+    from spin_bench.mtbench.judges import judge_session
 
-    return evaluate_mt_bench(plan.models, plan.data, plan.answers, plan.judge, plan.start_judge, store, out_root,
-                             cache_root(), force)
+    with judge_session(plan.start_judge) as start:
+        outcomes = evaluate_mt_bench(plan.models, plan.data, plan.answers, plan.judge, start, store, out_root,
+                                     cache_root(), force)
+        if plan.pairwise is not None:
+            from spin_bench.mtbench.pairwise import evaluate_pairwise
+
+            outcomes += evaluate_pairwise(plan.pairwise, plan.data, plan.answers, plan.judge, start, store, out_root,
+                                          cache_root(), force)
+    return outcomes
 
 
 def summary_lines(outcomes: Sequence[SuiteOutcome]) -> list[str]:
-    """Label, overall, turn 1, turn 2, failed: one line per model."""
+    """Label, overall, turn 1, turn 2, failed: one line per model; then the pairwise win rates, if any."""
+    from spin_bench.mtbench.pairwise_results import TASK as PAIRWISE
+    from spin_bench.mtbench.pairwise_results import pairwise_summary_lines
+
+    pairwise = [o for o in outcomes if any(s.task == PAIRWISE for s in o.scores)]
+    outcomes = [o for o in outcomes if o not in pairwise]
     lines = [f"{'model':<28} {'MT-Bench':>9} {'turn 1':>7} {'turn 2':>7} {'failed':>7}"]
     for outcome in outcomes:
         got = {(s.task, s.metric): s for s in outcome.scores}
@@ -74,4 +101,4 @@ def summary_lines(outcomes: Sequence[SuiteOutcome]) -> list[str]:
                      + ("  (cached)" if outcome.cached else ""))
     notes = sorted({d for o in outcomes for s in o.scores if s.task == "mt_bench" for d in s.deviations})
     lines.extend(f"  - {text}" for text in notes)
-    return lines
+    return lines + pairwise_summary_lines(pairwise)

@@ -4,7 +4,8 @@ SQLite is the default store and several evaluation processes write to it at once
 runs in WAL mode (readers never block the writer) with a long busy timeout (a writer waits its turn
 instead of failing), and write transactions start with ``BEGIN IMMEDIATE``: they take the write lock
 before reading, so two writers can never both read "no such row" and then deadlock on the upgrade.
-Other databases (PostgreSQL for a team) go through the same code with their own locking.
+Other databases (PostgreSQL for a team, ``postgresql+psycopg://user@host/db`` with the ``postgres`` extra) go
+through the same code with their own locking; tests/spin_bench/test_postgres_store.py runs it on a real server.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ SQLITE_BUSY_TIMEOUT_S = 60.0
 # Connection execution option read by the "begin" hook: IMMEDIATE for writes, DEFERRED for reads.
 _BEGIN_OPTION = "spin_bench_sqlite_begin"
 _RETRIES = 5
+# libpq otherwise waits for the system's TCP timeout (minutes) on a host that drops packets.
+PG_CONNECT_TIMEOUT_S = 10
+_LIBPQ_DRIVERS = ("psycopg", "psycopg2")
 _PASSWORD_IN_TEXT = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 
@@ -78,6 +82,9 @@ def open_engine(url: URL) -> Engine:
         if _is_memory(url):
             # Each new connection to ":memory:" is a new empty database: keep exactly one.
             options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    elif url.get_backend_name() == "postgresql" and url.get_driver_name() in _LIBPQ_DRIVERS \
+            and "connect_timeout" not in url.query:
+        options["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
     try:
         engine = create_engine(url, **options)
     except (NoSuchModuleError, ImportError) as err:

@@ -27,6 +27,7 @@ from spin_bench.store.engine import (
     shown,
     write_transaction,
 )
+from spin_bench.store.pairwise import PairwiseVerdict, validate_verdicts, verdict_rows
 from spin_bench.store.records import (
     EvaluationRecord,
     ScoreRecord,
@@ -36,7 +37,12 @@ from spin_bench.store.records import (
     score_row,
     validate,
 )
-from spin_bench.store.schema import ensure_schema, evaluations, scores
+from spin_bench.store.schema import (
+    ensure_schema,
+    evaluations,
+    pairwise_verdicts,
+    scores,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,8 +98,9 @@ class ResultsStore:
             score_rows = conn.execute(query).mappings().all()
         return evaluation_from_row(row), [score_from_row(score) for score in score_rows]
 
-    def add(self, evaluation: EvaluationRecord, scores: Sequence[ScoreRecord]) -> bool:
-        """Store an evaluation and all its scores in one transaction.
+    def add(self, evaluation: EvaluationRecord, scores: Sequence[ScoreRecord],
+            verdicts: Sequence[PairwiseVerdict] = ()) -> bool:
+        """Store an evaluation and all its scores (and a pairwise evaluation's verdicts) in one transaction.
 
         Returns:
             True if inserted; False if ``eval_key`` was already stored (then nothing is written: another
@@ -104,8 +111,9 @@ class ResultsStore:
                 a duplicate (task, metric, filter), ...); nothing is written.
         """
         validate(evaluation, scores)
+        validate_verdicts(verdicts, f"results for {evaluation.eval_key!r}")
         try:
-            return retry_transient(lambda: self._insert(evaluation, scores))
+            return retry_transient(lambda: self._insert(evaluation, scores, verdicts))
         except IntegrityError:
             # On PostgreSQL two writers can both pass the existence check; the loser's insert then hits
             # the unique eval_key. On SQLite BEGIN IMMEDIATE already serialised them.
@@ -122,18 +130,22 @@ class ResultsStore:
                 if evaluation_id is None:
                     return False
                 conn.execute(delete(scores).where(scores.c.evaluation_id == evaluation_id))
+                conn.execute(delete(pairwise_verdicts).where(pairwise_verdicts.c.evaluation_id == evaluation_id))
                 conn.execute(delete(evaluations).where(evaluations.c.id == evaluation_id))
                 return True
 
         return retry_transient(action)
 
-    def _insert(self, evaluation: EvaluationRecord, score_records: Sequence[ScoreRecord]) -> bool:
+    def _insert(self, evaluation: EvaluationRecord, score_records: Sequence[ScoreRecord],
+                verdicts: Sequence[PairwiseVerdict] = ()) -> bool:
         with write_transaction(self._engine) as conn:
             if self._id_of(conn, evaluation.eval_key) is not None:
                 return False
             row = evaluation_row(evaluation) | {"created_at": datetime.now(UTC)}
             evaluation_id = conn.execute(insert(evaluations).values(**row)).inserted_primary_key[0]
             self._insert_scores(conn, evaluation_id, score_records)
+            if verdicts:
+                conn.execute(insert(pairwise_verdicts), verdict_rows(verdicts, evaluation_id))
         return True
 
     @staticmethod
@@ -193,3 +205,19 @@ class ResultsStore:
             query = query.where(scores.c.task == task)
         with self._engine.connect() as conn, conn.begin():
             return score_frame(conn.execute(query).mappings().all())
+
+    def pairwise_verdicts(self, label: str | None = None) -> pd.DataFrame:
+        """Every stored pairwise game (one row per question and turn), with its evaluation's label, key,
+        baseline, judge and mode; evaluation order, then question and turn."""
+        from spin_bench.store.pairwise import verdict_frame
+
+        columns = [c for c in pairwise_verdicts.c if c.name not in ("id", "evaluation_id")]
+        query = (
+            select(evaluations.c.label, evaluations.c.eval_key, evaluations.c.judge, evaluations.c.extra, *columns)
+            .join_from(pairwise_verdicts, evaluations, pairwise_verdicts.c.evaluation_id == evaluations.c.id)
+            .order_by(evaluations.c.id, pairwise_verdicts.c.question_id, pairwise_verdicts.c.turn)
+        )
+        if label is not None:
+            query = query.where(evaluations.c.label == label)
+        with self._engine.connect() as conn, conn.begin():
+            return verdict_frame(conn.execute(query).mappings().all())

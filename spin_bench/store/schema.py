@@ -1,8 +1,9 @@
 """The store's tables and its schema version, created on first use and checked on every open.
 
 Two tables: ``evaluations`` (one row per cache entry) and ``scores`` (one row per task, metric and filter
-of that evaluation). ``meta`` holds ``schema_version`` so that an older spin-bench refuses a store that a
-newer one has changed instead of writing rows the newer code would misread.
+of that evaluation); pairwise MT-Bench evaluations add their per-game verdicts in ``pairwise_verdicts``.
+``meta`` holds ``schema_version`` so that an older spin-bench refuses a store that a newer one has changed
+instead of writing rows the newer code would misread.
 """
 
 from __future__ import annotations
@@ -87,7 +88,31 @@ scores = Table(
     UniqueConstraint("evaluation_id", "task", "metric", "filter"),
 )
 
-_OURS = frozenset({meta.name, evaluations.name, scores.name})
+# One row per (question, turn) of a pairwise MT-Bench evaluation (suite mt_bench_pairwise): the judge's
+# verdict in each order and the game's outcome for the evaluated model against its baseline (extra.baseline).
+# The judge and its mode are the evaluation's (evaluations.judge). Added to schema version 1 as a new table:
+# a store made before it gains the table the first time a newer spin-bench opens it; older ones ignore it.
+pairwise_verdicts = Table(
+    "pairwise_verdicts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("evaluation_id", Integer, ForeignKey("evaluations.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("question_id", Integer, nullable=False),
+    Column("turn", Integer, nullable=False),
+    Column("category", _KEY, nullable=False),
+    Column("judge_prompt", _KEY, nullable=False),
+    Column("verdict_model_first", _KEY, nullable=False),  # A, B, tie or error, with the model as assistant A
+    Column("verdict_baseline_first", _KEY, nullable=False),  # the same with the baseline as assistant A
+    Column("outcome", _KEY, nullable=False),  # win, tie, loss (the most probable one in expected mode), or error
+    Column("p_win", Double, nullable=True),  # NULL when either order has no verdict (the game is dropped)
+    Column("p_tie", Double, nullable=True),
+    Column("p_loss", Double, nullable=True),
+    Column("model_length", Integer, nullable=False),  # characters of each answer to this turn
+    Column("baseline_length", Integer, nullable=False),
+    UniqueConstraint("evaluation_id", "question_id", "turn"),
+)
+
+_OURS = frozenset({meta.name, evaluations.name, scores.name, pairwise_verdicts.name})
 
 
 def ensure_schema(engine: Engine, shown_url: str) -> None:

@@ -262,3 +262,80 @@ def test_a_samples_file_that_is_not_utf8_is_corrupt(tmp_path: Path):
     (tmp_path / f"samples_spin_winogrande_{STAMP}.jsonl").write_bytes(b'{"doc_id": 0, "acc": 1}\xff\n')
     with pytest.raises(CorruptSampleLogs, match="not UTF-8"):
         load_doc_scores(tmp_path, "winogrande", "acc", "none")
+
+
+# ------------------------------------------------------------------ flips, settings diff, --baseline
+
+
+def test_flips_are_the_discordant_pairs_mcnemar_counts(regression_store: Path):
+    result = run_cli("sft", "spin-iter1", "--store", str(regression_store), "--flips", "--format", "json",
+                     "--n-boot", "500")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    arc = next(task for task in document["flips"][0]["tasks"] if task["task"] == "arc_challenge")
+    assert (arc["right_to_wrong"], arc["wrong_to_right"], arc["n"]) == (30, 0, 100)
+    assert arc["mcnemar_p"] == pytest.approx(2 * 0.5**30)
+    # The first ten flipped documents are shown (the default), and the count still covers all thirty.
+    assert [item["doc"] for item in arc["items"]["right_to_wrong"]] == [str(i) for i in range(10)]
+    text = run_cli("sft", "spin-iter1", "--store", str(regression_store), "--flips", "--n-boot", "500").stdout
+    assert "arc_challenge (acc_norm): 30 right->wrong, 0 wrong->right" in text
+    assert "... and 20 more (--max-flips 0 lists all)" in text
+
+
+def test_two_label_form_lists_the_settings_that_differ(tmp_path: Path):
+    path = tmp_path / "store.db"
+    with ResultsStore(path) as store:
+        for label, version in (("a", "0.4.13"), ("b", "0.4.14")):
+            write_samples(tmp_path / label, "spin_arc_challenge", [1.0, 0.0] * 10)
+            record = EvaluationRecord(
+                eval_key=label, model_path=f"/runs/{label}", model_hash="same", label=label, suite="leaderboard",
+                backend="hf", dtype="float32", batch_size=8, add_bos=False, lm_eval_version=version,
+                results_path="/r.json", samples_path=str(tmp_path / label))
+            store.add(record, [ScoreRecord(task="arc_challenge", metric="acc_norm", filter="none", value=0.5,
+                                           stderr=None, n=20, n_shot=25, task_config_hash="cfg",
+                                           data_source="embedded")])
+    result = run_cli("a", "b", "--store", str(path), "--n-boot", "200")
+    assert result.returncode == 0, result.stderr
+    assert "harness version: A 0.4.13, B 0.4.14 (tasks: arc_challenge)" in result.stdout
+    assert "model revision" not in result.stdout  # only what differs is shown
+    document = json.loads(run_cli("a", "b", "--store", str(path), "--format", "json", "--n-boot", "200").stdout)
+    assert document["settings_differ"] == [{"setting": "harness version", "a": "0.4.13", "b": "0.4.14",
+                                            "tasks": ["arc_challenge"], "every_task": False}]
+
+
+def test_label_count_errors_are_one_line_exit_2(regression_store: Path, capsys):
+    assert main(["compare", "sft", "spin-iter1", "x", "--store", str(regression_store)]) == 2
+    assert main(["compare", "--baseline", "sft", "--store", str(regression_store)]) == 2
+    assert main(["compare", "--baseline", "sft", "sft", "--store", str(regression_store)]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 3
+    assert "two labels A B, or --baseline" in errors[0] and "at least one other label" in errors[1]
+    assert "given twice (or is the baseline itself)" in errors[2]
+
+
+def test_text_and_markdown_neutralise_model_text():
+    from reports.flips_format import markdown_text, one_line
+
+    hostile = "<script>x</script>\x1b[2J\nline2 \u202e| *b*"
+    line = one_line(hostile, None)
+    assert line == "<script>x</script>\\u001b[2J\\nline2 \\u202e| *b*"
+    assert one_line("x" * 300, 10) == "x" * 9 + "…" and one_line("ab" * 200, 5, keep_end=True) == "…abab"
+    assert markdown_text(hostile, None) == ("\\<script\\>x\\<\\/script\\>\\\\u001b\\[2J\\\\nline2 \\\\u202e\\| \\*b\\*")
+
+
+def test_mt_bench_moves_ranks_questions_by_rating_change(tmp_path: Path):
+    from reports.mt_bench_moves import mt_bench_moves
+
+    def results(path: Path, scores: dict[tuple[int, int], float]) -> Path:
+        judgments = [{"question_id": q, "turn": t, "category": "c", "question": f"q{q}t{t}", "answer": f"{path.stem}{q}",
+                      "score": s} for (q, t), s in scores.items()]
+        path.write_text(json.dumps({"judge": {"model": "j", "mode": "single"}, "judgments": judgments}))
+        return path
+
+    a = results(tmp_path / "a.json", {(1, 1): 5, (1, 2): 7, (2, 1): 4, (2, 2): -1, (3, 1): 6, (3, 2): 6})
+    b = results(tmp_path / "b.json", {(1, 1): 6, (1, 2): 6, (2, 1): 8, (2, 2): 2, (3, 1): 3, (3, 2): 5})
+    moves = mt_bench_moves(a, b, count=2)
+    # Question ratings (mean of rated turns): A 6, 4, 6; B 6, 5, 4 -> changes 0, +1, -2.
+    assert [(q.question_id, q.change) for q in moves.questions] == [(3, -2.0), (2, 1.0)]
+    assert moves.compared == 3 and moves.questions[1].turns[1].a_score is None  # the failed turn
+    assert moves.questions[0].turns[0].b_answer == "b3"

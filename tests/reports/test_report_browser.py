@@ -24,13 +24,14 @@ import pytest
 from reports.report import build_report
 from spin_bench.core.run_artifacts import RunArtifacts
 from spin_bench.store import ResultsStore
-from tests.reports.hostile import BOLD, HOST, IMG, LINK, SPAN, make_hostile_run
+from tests.reports.hostile import BOLD, HOST, IMG, LINK, SCRIPT, SPAN, make_hostile_run
 from tests.reports.test_report import RUN
 
 BROWSER = next((found for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
                 if (found := shutil.which(name))), None)
 pytestmark = pytest.mark.skipif(BROWSER is None, reason="no chromium binary on PATH (apt-get install -y chromium)")
-RENDERED_FIGURES = ("figure2", "figure3", "figure6", "convergence", "cost", "history")
+RENDERED_FIGURES = ("figure2", "figure3", "figure6", "convergence", "cost", "history", "flips-sft-iter0",
+                    "flips-iter0-iter1")
 SCREENSHOT_COPY = Path("/tmp/report_screenshot.png")
 MARKERS = ("PWN-span", "PWN-link", "PWN-bold", "PWN-img", "PWN-script")
 # Attributes through which markup would link, load or style: none may name the injected host.
@@ -88,10 +89,24 @@ def check_dom(dom: str) -> InjectionCheck:
 def page(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("browser")
     db, run_dir = make_hostile_run(tmp)
+    for checkpoint in ("sft", "iter0", "iter1"):
+        _hostile_answers(tmp / "samples" / checkpoint, checkpoint)
     out = tmp / "report.html"
     with ResultsStore(db) as store:
         build_report(store, run_dir, RUN, out, n_boot=500)
     return out
+
+
+def _hostile_answers(directory: Path, checkpoint: str) -> None:
+    """Give every ARC sample line a prompt and a generated answer carrying markup, as lm-eval logs a
+    generative task, so that the flipped items the report shows hold hostile model text."""
+    (path,) = directory.glob("samples_spin_arc_challenge_*.jsonl")
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for line in lines:
+        line["arguments"] = {"gen_args_0": {"arg_0": f"Question {line['doc_id']}: {IMG}", "arg_1": {"until": ["\n"]}}}
+        line["resps"] = [[f"answer of {checkpoint}: {SCRIPT}"]]
+        line["target"] = f"gold {LINK}"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
 
 
 def test_report_renders_offline_without_running_injected_script(page: Path, tmp_path: Path):
@@ -113,6 +128,13 @@ def test_report_renders_offline_without_running_injected_script(page: Path, tmp_
     assert 'data-pwned="' not in dom
     assert "&lt;script&gt;document.body.setAttribute(" in dom
     assert "<img src=\"x\"" not in dom and "<img src=x" not in dom
+
+    # The flips section is there, with its figure drawn and flipped items whose model text stayed text.
+    flips = dom[dom.index('<h2 id="flips">'): dom.index('<h2 id="provenance">')]
+    assert 'id="flips-sft-iter0"' in flips and 'id="flips-iter0-iter1"' in flips
+    assert flips.count('class="examples flip-example"') >= 2
+    assert "answer of iter0: &lt;script&gt;document.body.setAttribute('data-pwned','script')" in flips
+    assert "<script>document.body" not in flips
 
     # The page asked for no network URL (every request would have failed, and it would be in the net-log).
     assert page_requests(netlog) == []

@@ -18,7 +18,7 @@ from spin_bench.store.engine import shown
 from spin_bench.store.results_store import ResultsStore as _StoreClass
 
 
-def _evaluation(eval_key: str = "key-1", **overrides) -> EvaluationRecord:
+def evaluation_record(eval_key: str = "key-1", **overrides) -> EvaluationRecord:
     fields = dict(
         eval_key=eval_key,
         model_path="/runs/spin/iter1",
@@ -42,7 +42,7 @@ def _evaluation(eval_key: str = "key-1", **overrides) -> EvaluationRecord:
     return EvaluationRecord(**fields)
 
 
-def _score(task: str = "arc_challenge", metric: str = "acc", filter: str = "none", **overrides) -> ScoreRecord:
+def score_record(task: str = "arc_challenge", metric: str = "acc", filter: str = "none", **overrides) -> ScoreRecord:
     fields = dict(
         task=task,
         metric=metric,
@@ -59,8 +59,8 @@ def _score(task: str = "arc_challenge", metric: str = "acc", filter: str = "none
     return ScoreRecord(**fields)
 
 
-def _scores(count: int) -> list[ScoreRecord]:
-    return [_score(task=f"task{i}", value=i / count) for i in range(count)]
+def score_records(count: int) -> list[ScoreRecord]:
+    return [score_record(task=f"task{i}", value=i / count) for i in range(count)]
 
 
 def _count(path: Path, table: str) -> int:
@@ -84,7 +84,7 @@ def store(db):
 
 
 def test_round_trip_of_records_and_path_normalisation(store, tmp_path):
-    evaluation = _evaluation(
+    evaluation = evaluation_record(
         model_path=tmp_path / "model",  # a Path is stored as its string
         limit=0.25,
         judge={"model": "gpt-4", "prompt_hash": "p1"},
@@ -92,7 +92,7 @@ def test_round_trip_of_records_and_path_normalisation(store, tmp_path):
         chat_template_hash=None,
         samples_path=None,
     )
-    scores = [_score(deviations=["fewer shots"]), _score(metric="acc_norm", stderr=None)]
+    scores = [score_record(deviations=["fewer shots"]), score_record(metric="acc_norm", stderr=None)]
     assert evaluation.model_path == str(tmp_path / "model")
     assert store.add(evaluation, scores) is True
     stored, stored_scores = store.lookup("key-1")
@@ -103,14 +103,14 @@ def test_round_trip_of_records_and_path_normalisation(store, tmp_path):
 
 def test_lookup_miss_then_hit(store):
     assert store.lookup("key-1") is None
-    store.add(_evaluation(), [_score()])
+    store.add(evaluation_record(), [score_record()])
     assert store.lookup("key-1") is not None
     assert store.lookup("key-2") is None
 
 
 def test_adding_the_same_key_twice_keeps_the_first_and_writes_nothing(store, db):
-    assert store.add(_evaluation(), _scores(3)) is True
-    assert store.add(_evaluation(label="someone-else"), _scores(5)) is False
+    assert store.add(evaluation_record(), score_records(3)) is True
+    assert store.add(evaluation_record(label="someone-else"), score_records(5)) is False
     assert _count(db, "evaluations") == 1
     assert _count(db, "scores") == 3
     assert store.lookup("key-1")[0].label == "spin-iter1"
@@ -118,13 +118,13 @@ def test_adding_the_same_key_twice_keeps_the_first_and_writes_nothing(store, db)
 
 def test_an_in_memory_store_works_for_throwaway_use():
     with ResultsStore("sqlite://") as store:
-        assert store.add(_evaluation(), _scores(2)) is True
+        assert store.add(evaluation_record(), score_records(2)) is True
         assert len(store.scores()) == 2
 
 
 def test_reopening_an_existing_store_sees_its_rows_in_wal_mode(db):
     with ResultsStore(db) as first:
-        first.add(_evaluation(), _scores(2))
+        first.add(evaluation_record(), score_records(2))
     with ResultsStore(str(db)) as again, ResultsStore(f"sqlite:///{db}") as by_url:
         assert again.lookup("key-1") == by_url.lookup("key-1")
     with sqlite3.connect(db) as conn:
@@ -133,13 +133,13 @@ def test_reopening_an_existing_store_sees_its_rows_in_wal_mode(db):
 
 
 def test_delete_removes_the_evaluation_and_its_scores(store, db):
-    store.add(_evaluation(), _scores(4))
-    store.add(_evaluation("key-2"), _scores(2))
+    store.add(evaluation_record(), score_records(4))
+    store.add(evaluation_record("key-2"), score_records(2))
     assert store.delete("key-1") is True
     assert store.delete("key-1") is False
     assert store.lookup("key-1") is None
     assert _count(db, "scores") == 2
-    assert store.add(_evaluation(), _scores(1)) is True  # evaluated again on demand
+    assert store.add(evaluation_record(), score_records(1)) is True  # evaluated again on demand
 
 
 # ------------------------------------------------------------------ atomicity and bad input
@@ -151,11 +151,11 @@ def test_failure_after_the_evaluation_insert_leaves_nothing(store, db, monkeypat
 
     monkeypatch.setattr(_StoreClass, "_insert_scores", staticmethod(explode))
     with pytest.raises(RuntimeError, match="disk on fire"):
-        store.add(_evaluation(), _scores(3))
+        store.add(evaluation_record(), score_records(3))
     monkeypatch.undo()
     assert store.lookup("key-1") is None
     assert _count(db, "evaluations") == 0
-    assert store.add(_evaluation(), _scores(3)) is True  # the failed attempt left no lock and no key
+    assert store.add(evaluation_record(), score_records(3)) is True  # the failed attempt left no lock and no key
 
 
 def test_database_error_inside_the_transaction_leaves_nothing(store, db, monkeypatch):
@@ -163,7 +163,7 @@ def test_database_error_inside_the_transaction_leaves_nothing(store, db, monkeyp
     # which fails after the evaluation row was already inserted in the same transaction.
     monkeypatch.setattr("spin_bench.store.results_store.validate", lambda *args: None)
     with pytest.raises(Exception, match="UNIQUE"):
-        store.add(_evaluation(), [_score(), _score()])
+        store.add(evaluation_record(), [score_record(), score_record()])
     assert _count(db, "evaluations") == 0
     assert _count(db, "scores") == 0
 
@@ -172,19 +172,19 @@ def test_database_error_inside_the_transaction_leaves_nothing(store, db, monkeyp
     ("scores", "message"),
     [
         ([], "no scores"),
-        ([_score(task="")], "task must be a non-empty string"),
-        ([_score(metric="  ")], "metric must be a non-empty string"),
-        ([_score(value="0.5")], "value must be a number"),
-        ([_score(stderr="N/A")], "pass None"),
-        ([_score(n=-1)], "n must be an integer"),
-        ([_score(n_shot=True)], "n_shot must be an integer"),
-        ([_score(), _score(value=0.7)], "twice"),
-        ([_score(deviations=(3,))], "deviations must be strings"),
+        ([score_record(task="")], "task must be a non-empty string"),
+        ([score_record(metric="  ")], "metric must be a non-empty string"),
+        ([score_record(value="0.5")], "value must be a number"),
+        ([score_record(stderr="N/A")], "pass None"),
+        ([score_record(n=-1)], "n must be an integer"),
+        ([score_record(n_shot=True)], "n_shot must be an integer"),
+        ([score_record(), score_record(value=0.7)], "twice"),
+        ([score_record(deviations=(3,))], "deviations must be strings"),
     ],
 )
 def test_bad_scores_raise_and_write_nothing(store, db, scores, message):
     with pytest.raises(UserError, match=message) as caught:
-        store.add(_evaluation(), scores)
+        store.add(evaluation_record(), scores)
     assert "key-1" in str(caught.value)
     assert _count(db, "evaluations") == 0 and _count(db, "scores") == 0
 
@@ -205,12 +205,12 @@ def test_bad_scores_raise_and_write_nothing(store, db, scores, message):
 )
 def test_bad_evaluations_raise_and_write_nothing(store, db, overrides, message):
     with pytest.raises(UserError, match=message):
-        store.add(_evaluation(**overrides), [_score()])
+        store.add(evaluation_record(**overrides), [score_record()])
     assert _count(db, "evaluations") == 0
 
 
 def test_nan_is_stored_as_null_and_read_back_consistently(store, db):
-    store.add(_evaluation(), [_score(stderr=math.nan), _score(metric="mcc", value=math.nan, stderr=None)])
+    store.add(evaluation_record(), [score_record(stderr=math.nan), score_record(metric="mcc", value=math.nan, stderr=None)])
     with sqlite3.connect(db) as conn:
         raw = conn.execute("SELECT value, stderr FROM scores ORDER BY id").fetchall()
     assert raw == [(0.5, None), (None, None)]
@@ -224,14 +224,14 @@ def test_nan_is_stored_as_null_and_read_back_consistently(store, db):
 # ------------------------------------------------------------------ reading for reports
 
 
-def _fill_for_reports(store: ResultsStore) -> None:
-    store.add(_evaluation("sft", label="sft", iteration=0), [_score(value=0.40), _score("gsm8k", value=0.10)])
-    store.add(_evaluation("it1", label="spin-iter1", iteration=1), [_score(value=0.45), _score("gsm8k")])
-    store.add(_evaluation("mini", label="spin-iter1", suite="mini", iteration=None), [_score(value=0.9)])
+def fill_for_reports(store: ResultsStore) -> None:
+    store.add(evaluation_record("sft", label="sft", iteration=0), [score_record(value=0.40), score_record("gsm8k", value=0.10)])
+    store.add(evaluation_record("it1", label="spin-iter1", iteration=1), [score_record(value=0.45), score_record("gsm8k")])
+    store.add(evaluation_record("mini", label="spin-iter1", suite="mini", iteration=None), [score_record(value=0.9)])
 
 
 def test_scores_join_evaluation_columns_and_filter(store):
-    _fill_for_reports(store)
+    fill_for_reports(store)
     frame = store.scores()
     assert len(frame) == 5
     first = frame.iloc[0]
@@ -250,13 +250,13 @@ def test_scores_join_evaluation_columns_and_filter(store):
 
 
 def test_frames_keep_their_columns_when_nothing_matches(store):
-    _fill_for_reports(store)
+    fill_for_reports(store)
     assert list(store.scores(task="nope").columns) == list(store.scores().columns)
     assert list(store.evaluations(label="nope").columns) == list(store.evaluations().columns)
 
 
 def test_evaluations_filter_and_decode(store):
-    _fill_for_reports(store)
+    fill_for_reports(store)
     frame = store.evaluations()
     assert frame["eval_key"].tolist() == ["sft", "it1", "mini"]
     assert frame["add_bos"].dtype == bool and frame["batch_size"].tolist() == [8, 8, 8]
@@ -267,20 +267,20 @@ def test_evaluations_filter_and_decode(store):
 # ------------------------------------------------------------------ several processes at once
 
 
-def _add_many(path: str, worker: int, barrier) -> None:
+def add_many(path: str, worker: int, barrier) -> None:
     barrier.wait()  # all workers open the (new) store and start writing at the same moment
     with ResultsStore(path) as store:
         for i in range(25):
-            assert store.add(_evaluation(f"w{worker}-e{i}", label=f"w{worker}"), _scores(10))
+            assert store.add(evaluation_record(f"w{worker}-e{i}", label=f"w{worker}"), score_records(10))
 
 
-def _add_same(path: str, barrier, outcomes) -> None:
+def add_same(path: str, barrier, outcomes) -> None:
     barrier.wait()
     with ResultsStore(path) as store:
-        outcomes.put(store.add(_evaluation("shared"), _scores(10)))
+        outcomes.put(store.add(evaluation_record("shared"), score_records(10)))
 
 
-def _run_workers(target, args_for) -> None:
+def run_workers(target, args_for) -> None:
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(4)
     workers = [context.Process(target=target, args=args_for(i, barrier)) for i in range(4)]
@@ -292,7 +292,7 @@ def _run_workers(target, args_for) -> None:
 
 
 def test_concurrent_writers_lose_no_row(db):
-    _run_workers(_add_many, lambda i, barrier: (str(db), i, barrier))
+    run_workers(add_many, lambda i, barrier: (str(db), i, barrier))
     assert _count(db, "evaluations") == 100
     assert _count(db, "scores") == 1000
     with ResultsStore(db) as store:
@@ -301,7 +301,7 @@ def test_concurrent_writers_lose_no_row(db):
 
 def test_concurrent_writers_of_one_key_store_it_once(db):
     outcomes = multiprocessing.get_context("spawn").Queue()
-    _run_workers(_add_same, lambda i, barrier: (str(db), barrier, outcomes))
+    run_workers(add_same, lambda i, barrier: (str(db), barrier, outcomes))
     results = sorted(outcomes.get(timeout=10) for _ in range(4))
     assert results == [False, False, False, True]
     assert _count(db, "evaluations") == 1

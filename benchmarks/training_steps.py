@@ -1,21 +1,22 @@
-"""What the training benchmarks share: embedded-world pairs, one SPIN trainer built the project's way, and a
-timer of its optimizer steps. Imported by bf16_speed.py and lora_memory.py (run as scripts from this folder)."""
+"""What the training benchmarks share: embedded-world pairs (the world's stand-in answers, or iteration 0's
+real opponent answers), one SPIN trainer built the project's way, a timer of its optimizer steps, and the
+padding share of its batches. Imported by bf16_speed.py, lora_memory.py and reference_speed.py (run as
+scripts from this folder)."""
 
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, when run as a script
+import bench_common  # noqa: F401  (puts the repository on sys.path)
 
-from spin_bench.core.enums import LossKind, Precision  # noqa: E402
-from spin_bench.data.world import WorldConfig, build_world  # noqa: E402
-from spin_bench.inference.checkpoints import ResolvedModel  # noqa: E402
-from training.config import LoraConfig, Schedule, TrainingConfig  # noqa: E402
-from training.data import PreferencePair  # noqa: E402
-from training.preference_training import PreferenceStage  # noqa: E402
+from spin_bench.core.enums import LossKind, Precision
+from spin_bench.data.world import WorldConfig, build_world
+from spin_bench.inference.checkpoints import ResolvedModel
+from training.config import LoraConfig, Schedule, TrainingConfig
+from training.data import PreferencePair
+from training.preference_training import PreferenceStage
 
 
 def default_model() -> str:
@@ -73,3 +74,29 @@ class StepTimer:
     def median(self) -> float:
         """Median step time, the first step (warm-up: allocations, kernel selection) left out."""
         return statistics.median(self.seconds[1:] or self.seconds)
+
+
+def opponent_pairs(model: str, recipe, count: int, scratch: Path) -> list[PreferencePair]:
+    """Iteration 0's pairs as `spin-bench train` makes them: the recipe's first ``count`` SPIN prompts, the
+    human answer against the model's own greedy answer (training.opponent), prompts fitted to the recipe."""
+    from dataclasses import replace
+
+    from spin_bench.inference.checkpoints import load_tokenizer
+    from training.data import load_sft
+    from training.opponent import generate_answers
+    from training.pairs import fit_prompts, spin_pairs
+
+    rows = load_sft(replace(recipe.spin_data, num_samples=count), recipe.seed, recipe.embedded.world_seed).rows
+    start = ResolvedModel(path=model)
+    answers, _ = generate_answers(start, rows, recipe.generation, recipe.training.precision, scratch, recipe.seed,
+                                  desc="opponent answers")
+    return fit_prompts(spin_pairs(rows, answers), load_tokenizer(start), recipe.training)
+
+
+def padding_share(trainer) -> float:
+    """Share of the token positions of one epoch of the trainer's training batches that are padding."""
+    padded = real = 0
+    for batch in trainer.get_train_dataloader():
+        mask = batch["attention_mask"]
+        padded, real = padded + mask.numel(), real + int(mask.sum())
+    return 1 - real / padded

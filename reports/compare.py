@@ -1,31 +1,34 @@
 """`spin-bench compare A B`: per task, B minus A with its CI and a paired p-value; exit 1 on a regression.
 
 Every task of the paper's suites that both labels were scored on is compared on its paper metric, paired
-per document from the per-sample logs (see reports.stats for the tests). Holm's correction runs across
-the compared tasks, so a CI gate on many tasks does not fire by chance. Evaluations whose task config,
-shots or data differ are listed as not comparable and never diffed: their difference would mix the
-model change with the setup change.
+per document from the per-sample logs (see reports.stats for the tests), and so is the Open LLM
+Leaderboard Average (the mean of the six LEADERBOARD_AVERAGE tasks' scores) when all six are comparable,
+by a bootstrap stratified by task over the very same pairs. Holm's correction runs across the compared
+tasks and the Average, so a CI gate on many tasks does not fire by chance. Each row also says the smallest
+difference its test could have detected (MDE). Evaluations whose task config, shots or data differ are
+listed as not comparable and never diffed: their difference would mix the model change with the setup
+change. reports.compare_format prints the result as text, JSON or markdown.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from reports.metrics import newest_rows, paper_metrics
-from reports.provenance import SettingDifference, settings_diff
 from reports.samples import load_doc_scores
 from reports.stats import (
-    BOOTSTRAP,
     Aligned,
     NoSharedDocuments,
     PairedResult,
     align,
     holm,
     paired_difference,
+    stratified_difference,
 )
+from reports.table_model import AVERAGE
+from spin_bench.bench.suites import LEADERBOARD_AVERAGE
 from spin_bench.core.errors import UserError
 
 if TYPE_CHECKING:
@@ -64,6 +67,44 @@ class TaskComparison:
 
 
 @dataclass(frozen=True)
+class AverageComparison:
+    """B minus A on the Leaderboard Average, the mean of the LEADERBOARD_AVERAGE tasks' paired-document means.
+
+    Tested only when every one of those tasks was compared; otherwise ``reason`` says, in one line, why not.
+    """
+
+    tasks: tuple[str, ...] = LEADERBOARD_AVERAGE
+    result: PairedResult | None = None
+    a_value: float | None = None  # the mean of the tasks' a_value (unrounded, the rows' units)
+    b_value: float | None = None
+    p_adjusted: float | None = None  # Holm-adjusted with the task rows; set by adjust()
+    significant: bool = False
+    regressed: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class LabelComparison:
+    """Every compared task and the Leaderboard Average, Holm-adjusted as one family."""
+
+    tasks: tuple[TaskComparison, ...]
+    average: AverageComparison
+
+    def tested(self) -> list[TaskComparison]:
+        return [c for c in self.tasks if c.result is not None]
+
+    @property
+    def family(self) -> int:
+        """How many hypotheses Holm's correction covered: the tested tasks, and the Average when tested."""
+        return len(self.tested()) + (self.average.result is not None)
+
+    @property
+    def regressed(self) -> list[str]:
+        """The rows that regressed significantly: task names, and AVERAGE."""
+        return [c.task for c in self.tasks if c.regressed] + ([AVERAGE] if self.average.regressed else [])
+
+
+@dataclass(frozen=True)
 class RowPairs:
     """The newest score row of each paper task under two labels: the pairs both have, and the tasks one lacks."""
 
@@ -88,18 +129,56 @@ def row_pairs(scores: pd.DataFrame, a_label: str, b_label: str) -> RowPairs:
 
 
 def compare(store: ResultsStore, a_label: str, b_label: str, alpha: float = 0.05, *, n_boot: int = 10_000,
-            seed: int = 0) -> list[TaskComparison]:
+            seed: int = 0) -> LabelComparison:
     """Compare the newest evaluation of each task under ``b_label`` with that under ``a_label``."""
     return compare_pairs(newest_pairs(store, a_label, b_label), a_label, b_label, alpha, n_boot=n_boot, seed=seed)
 
 
 def compare_pairs(rows: RowPairs, a_label: str, b_label: str, alpha: float = 0.05, *, n_boot: int = 10_000,
-                  seed: int = 0) -> list[TaskComparison]:
-    """:func:`compare` on row pairs already read (one comparison per pair, in their order), Holm-adjusted."""
+                  seed: int = 0) -> LabelComparison:
+    """:func:`compare` on row pairs already read (one comparison per pair, in their order) and the Average,
+    Holm-adjusted together."""
     comparisons = [compare_rows(a_row, b_row, alpha=alpha, n_boot=n_boot, seed=seed) for a_row, b_row in rows.pairs]
     if not comparisons:
         raise UserError(f"labels {a_label!r} and {b_label!r} have no benchmark task in common: nothing to compare")
-    return adjust(comparisons, alpha)
+    average = average_comparison(comparisons, rows, alpha=alpha, n_boot=n_boot, seed=seed)
+    # The Average joins the task rows' Holm family as one more hypothesis. Everything this command flags,
+    # and the exit-1 gate fires on, is one family of claims, so the chance of any false flag must stay below
+    # alpha. Holm holds under any dependence, so that the Average is built from the very tasks it is tested
+    # beside costs no validity, and little power: its p is multiplied by at most m + 1, and pooling six tasks
+    # usually makes it the smallest p. Testing it apart at full alpha (a "primary endpoint") would let the
+    # table's family-wise error reach 2 alpha; a gatekeeping order (tasks tested only once the Average is
+    # significant) would hide a regression on one task from the gate.
+    *tasks, average = adjust([*comparisons, average], alpha)
+    return LabelComparison(tuple(tasks), average)
+
+
+def average_comparison(comparisons: Sequence[TaskComparison], rows: RowPairs | None = None, *, alpha: float = 0.05,
+                       n_boot: int = 10_000, seed: int = 0) -> AverageComparison:
+    """The Leaderboard Average of B minus A, tested on the per-document pairs of the task comparisons
+    (unadjusted), or why it cannot be: tasks not scored for both labels, or not comparable."""
+    by_task = {c.task: c for c in comparisons}
+    missing: dict[str, list[str]] = {}  # why -> the tasks missing for it, in suite order
+    for task in LEADERBOARD_AVERAGE:
+        if why := _why_missing(task, by_task.get(task), rows):
+            missing.setdefault(why, []).append(task)
+    if missing:
+        reasons = "; ".join(f"{why}: {', '.join(tasks)}" for why, tasks in missing.items())
+        return AverageComparison(reason=f"needs all {len(LEADERBOARD_AVERAGE)} leaderboard tasks compared ({reasons})")
+    chosen = [by_task[task] for task in LEADERBOARD_AVERAGE]
+    result = stratified_difference([(c.pairs.a, c.pairs.b) for c in chosen], n_boot=n_boot, seed=seed, alpha=alpha)
+    return AverageComparison(result=result, a_value=sum(c.a_value for c in chosen) / len(chosen),
+                             b_value=sum(c.b_value for c in chosen) / len(chosen))
+
+
+def _why_missing(task: str, comparison: TaskComparison | None, rows: RowPairs | None) -> str | None:
+    if comparison is not None:
+        return None if comparison.pairs is not None else "not comparable"
+    if rows is not None and task in rows.only_a:
+        return "scored for A only"
+    if rows is not None and task in rows.only_b:
+        return "scored for B only"
+    return "scored for neither"
 
 
 def _check_labels(store: ResultsStore, *labels: str) -> None:
@@ -150,11 +229,11 @@ def compare_rows(a_row: Mapping[str, Any], b_row: Mapping[str, Any], *, alpha: f
                    only_a=pairs.only_a, only_b=pairs.only_b, pairs=pairs)
 
 
-def adjust(comparisons: Sequence[TaskComparison], alpha: float) -> list[TaskComparison]:
+def adjust(comparisons: Sequence[TaskComparison | AverageComparison], alpha: float) -> list:
     """Holm-adjust the p-values of all comparable entries together and mark the significant ones.
 
     A table builder passes every cell it wants to mark (all tasks x iterations) in one call, so that the
-    correction covers the whole table.
+    correction covers the whole table; :func:`compare_pairs` passes the Average with its tasks.
     """
     tested = [index for index, c in enumerate(comparisons) if c.result is not None]
     adjusted = holm([comparisons[index].result.p_value for index in tested])
@@ -164,123 +243,3 @@ def adjust(comparisons: Sequence[TaskComparison], alpha: float) -> list[TaskComp
         # Every suite metric is higher-is-better, so a significant negative difference is a regression.
         out[index] = replace(c, p_adjusted=p, significant=p < alpha, regressed=p < alpha and c.result.diff < 0)
     return out
-
-
-# ------------------------------------------------------------------ output
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4f}" if value >= 1e-3 else f"{value:.1e}"
-
-
-def _ci(result: PairedResult) -> str:
-    return f"[{result.ci_low:+.4f}, {result.ci_high:+.4f}]"
-
-
-def _level(alpha: float) -> str:
-    return f"{100 * (1 - alpha):g}%"
-
-
-def _outcome(c: TaskComparison) -> str:
-    if c.regressed:
-        return "REGRESSED"
-    return "improved" if c.significant else ""
-
-
-def _tests_used(comparisons: Sequence[TaskComparison], n_boot: int) -> str:
-    tests = sorted({c.result.test for c in comparisons if c.result is not None})
-    named = [f"{t} ({n_boot} resamples)" if t == BOOTSTRAP else t for t in tests]
-    return ", ".join(named) or "none"
-
-
-def _settings(rows: RowPairs | None) -> tuple[SettingDifference, ...]:
-    return () if rows is None else settings_diff((a_row["task"], a_row, b_row) for a_row, b_row in rows.pairs)
-
-
-def _one_sided(rows: RowPairs | None) -> list[tuple[str, str]]:
-    """(task, why) for each task scored on one side only: listed, never dropped silently."""
-    if rows is None:
-        return []
-    return [(task, "scored for A only") for task in rows.only_a] + [(task, "scored for B only") for task in rows.only_b]
-
-
-def format_text(comparisons: Sequence[TaskComparison], a_label: str, b_label: str, alpha: float,
-                n_boot: int = 10_000, row_pairs: RowPairs | None = None) -> str:
-    """The comparison table; with ``row_pairs`` (what it was compared from) also the settings that differ and the
-    tasks scored on one side only."""
-    tested = [c for c in comparisons if c.result is not None]
-    header = ("task", "metric", "A", "B", "B-A", f"{_level(alpha)} CI", "p", "p (Holm)", "n", "test", "")
-    rows = [header] + [
-        (c.task, c.metric, f"{c.a_value:.4f}", f"{c.b_value:.4f}", f"{c.result.diff:+.4f}", _ci(c.result),
-         _p(c.result.p_value), _p(c.p_adjusted), str(c.result.n), c.result.test, _outcome(c))
-        for c in tested
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [f"A = {a_label}, B = {b_label}: paired per document; Holm-adjusted across {len(tested)} task(s), "
-             f"alpha {alpha:g}; tests: {_tests_used(comparisons, n_boot)}"]
-    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
-    for c in tested:
-        if c.only_a or c.only_b:
-            lines.append(f"note: {c.task}: {c.only_a} document(s) only in A, {c.only_b} only in B (not paired)")
-    skipped = [(c.task, c.reason) for c in comparisons if c.result is None] + _one_sided(row_pairs)
-    if skipped:
-        lines.append("not comparable (not diffed):")
-        lines += [f"  {task}: {reason}" for task, reason in skipped]
-    if row_pairs is not None:
-        differences = _settings(row_pairs)
-        lines.append("settings that differ between A's and B's evaluations:" if differences
-                     else "settings that differ between A's and B's evaluations: none")
-        lines += [f"  {d.setting}: A {d.a}, B {d.b} ({d.where})" for d in differences]
-    regressed = [c.task for c in comparisons if c.regressed]
-    lines.append(f"regressed significantly: {', '.join(regressed)}" if regressed else "no significant regression")
-    return "\n".join(lines)
-
-
-def format_json(comparisons: Sequence[TaskComparison], a_label: str, b_label: str, alpha: float,
-                n_boot: int = 10_000, row_pairs: RowPairs | None = None) -> str:
-    return json.dumps(json_document(comparisons, a_label, b_label, alpha, n_boot, row_pairs), indent=2)
-
-
-def json_document(comparisons: Sequence[TaskComparison], a_label: str, b_label: str, alpha: float,
-                  n_boot: int = 10_000, row_pairs: RowPairs | None = None) -> dict[str, Any]:
-    tasks = [
-        {"task": c.task, "metric": c.metric, "filter": c.filter, "a": c.a_value, "b": c.b_value,
-         "diff": c.result.diff, "ci": [c.result.ci_low, c.result.ci_high], "ci_level": 1 - alpha,
-         "p": c.result.p_value, "p_adjusted": c.p_adjusted, "test": c.result.test, "n": c.result.n,
-         "only_a": c.only_a, "only_b": c.only_b, "significant": c.significant, "regressed": c.regressed,
-         "a_evaluation_id": c.a_evaluation_id, "b_evaluation_id": c.b_evaluation_id}
-        for c in comparisons if c.result is not None
-    ]
-    skipped = [{"task": c.task, "metric": c.metric, "filter": c.filter, "reason": c.reason}
-               for c in comparisons if c.result is None]
-    skipped += [{"task": task, "reason": reason} for task, reason in _one_sided(row_pairs)]
-    document = {"a": a_label, "b": b_label, "alpha": alpha, "correction": "holm", "n_boot": n_boot,
-                "regressed": any(c.regressed for c in comparisons), "tasks": tasks, "not_comparable": skipped}
-    if row_pairs is not None:
-        document["settings_differ"] = [vars(d) | {"tasks": list(d.tasks)} for d in _settings(row_pairs)]
-    return document
-
-
-def format_markdown(comparisons: Sequence[TaskComparison], a_label: str, b_label: str, alpha: float,
-                    n_boot: int = 10_000, row_pairs: RowPairs | None = None) -> str:
-    tested = [c for c in comparisons if c.result is not None]
-    lines = [f"| Task | Metric | {a_label} (A) | {b_label} (B) | B − A | {_level(alpha)} CI | p | p (Holm) | n |",
-             "|---|---|---:|---:|---:|---|---:|---:|---:|"]
-    for c in tested:
-        mark = "*" if c.significant else ""
-        lines.append(f"| {c.task} | {c.metric} | {c.a_value:.4f} | {c.b_value:.4f} | {c.result.diff:+.4f}{mark} | "
-                     f"{_ci(c.result)} | {_p(c.result.p_value)} | {_p(c.p_adjusted)} | {c.result.n} |")
-    lines += ["", f"\\* significant at alpha = {alpha:g} after Holm correction across {len(tested)} task(s). "
-              f"Paired tests on per-document scores: {_tests_used(comparisons, n_boot)}; "
-              f"CIs are paired-bootstrap percentile intervals ({n_boot} resamples), not multiplicity-adjusted."]
-    lines += [f"Not comparable: {c.task} ({c.reason})." for c in comparisons if c.result is None]
-    lines += [f"Not comparable: {task} ({reason})." for task, reason in _one_sided(row_pairs)]
-    if differences := _settings(row_pairs):
-        lines += ["", "Settings that differ between A's and B's evaluations:"]
-        lines += [f"- {d.setting}: A {d.a}, B {d.b} ({d.where})" for d in differences]
-    return "\n".join(lines)
-
-
-FORMATS = {"text": format_text, "json": format_json, "markdown": format_markdown}

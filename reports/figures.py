@@ -29,6 +29,7 @@ from spin_bench.core.names import (
     split_label,
 )
 from spin_bench.core.run_artifacts import RunArtifacts
+from spin_bench.core.run_layout import HeldoutRow
 
 __all__ = ["Plot", "all_figures", "convergence", "cost", "figure2_average", "figure3_tasks", "figure4_epochs",
            "figure5_sizes", "figure6_mt_bench", "figure_loss_beta", "history"]
@@ -36,6 +37,7 @@ __all__ = ["Plot", "all_figures", "convergence", "cost", "figure2_average", "fig
 MT_BENCH_PREFIX = "mt_bench_"
 MT_BENCH_TURNS = {"turn1", "turn2"}  # mt_bench_turn1/turn2 are the per-turn means, not categories
 DPO = CheckpointName.of_baseline(Baseline.DPO)
+SFT_EPOCH = CheckpointName.of_baseline(Baseline.SFT_EPOCH)
 
 # The ablation figures are built in reports.ablation_figures; these are their names in the report's order.
 figure4_epochs = epochs_figure
@@ -144,33 +146,60 @@ def _judges(rows: pd.DataFrame) -> str:
 
 
 def convergence(run: RunArtifacts | None) -> Plot:
-    """Held-out reward margin (real vs generated) and accuracy per SPIN iteration (Theorem 5.2's fixed point)."""
+    """Held-out reward margin (real vs generated) and accuracy per SPIN iteration (Theorem 5.2's fixed point),
+    and the per-token log-likelihood of the answers the margin compares (reports.convergence explains them)."""
     key, title = "convergence", "Convergence monitor: can the model still tell the data from its own answers?"
     summary = run.summary() if run is not None else None
     if summary is None:
         return left_out(key, title, "left out: no run directory (run.json) was given")
-    rows = sorted(((name, row) for row in summary.heldout if row.margin is not None
-                   and (name := CheckpointName.try_parse(row.label)) is not None and name.kind is Kind.ITERATION),
-                  key=lambda item: item[0].iteration)
+    rows = [row for row in iteration_rows(summary.heldout) if row.margin is not None]
     if not rows:
         return left_out(key, title, "left out: run.json has no held-out margin for any SPIN iteration")
-    xs = plot_texts(row.label for _, row in rows)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=plot_texts(("reward margin (real − generated)",
-                                                                   "accuracy (margin > 0)")))
-    fig.add_scatter(x=xs, y=[row.margin for _, row in rows], mode="lines+markers", name=plot_text("margin"),
+    xs = plot_texts(row.label for row in rows)
+    fig = make_subplots(rows=1, cols=3, subplot_titles=plot_texts((
+        "reward margin (real − generated)", "accuracy (margin > 0)", "log-likelihood per token")))
+    fig.add_scatter(x=xs, y=[row.margin for row in rows], mode="lines+markers", name=plot_text("margin"),
                     row=1, col=1)
-    fig.add_scatter(x=xs, y=[row.accuracy for _, row in rows], mode="lines+markers", name=plot_text("accuracy"),
+    fig.add_scatter(x=xs, y=[row.accuracy for row in rows], mode="lines+markers", name=plot_text("accuracy"),
                     row=1, col=2)
     fig.add_hline(y=0.0, line_dash="dash", row=1, col=1)
     fig.add_hline(y=0.5, line_dash="dash", row=1, col=2)
+    _likelihood_panel(fig, summary.heldout, col=3)
     styled(fig, title)
     fig.update_yaxes(range=[0, 1.05], row=1, col=2)
-    prompts = rows[0][1].heldout_prompts
+    prompts = rows[0].heldout_prompts
     caption = ("On held-out prompts, each iteration's model against its opponent (the model it started from): "
                "beta·[(log p − log p_ref)(real) − (log p − log p_ref)(generated)] and the share of prompts where "
                "it is positive. At SPIN's fixed point (p_θ = p_data, Theorem 5.2) the margin is 0 and the "
-               "accuracy 0.5: dashed lines." + (f" {prompts} held-out prompts." if prompts else ""))
+               "accuracy 0.5: dashed lines. Right: the mean log-likelihood per token of the human answers "
+               "under SFT and each iteration, and of each iteration's opponent's answers under that iteration; "
+               "dotted: one more SFT epoch." + (f" {prompts} held-out prompts." if prompts else ""))
     return Plot(key, title, fig, caption=caption)
+
+
+def iteration_rows(heldout: Sequence[HeldoutRow], *, with_sft: bool = False) -> list[HeldoutRow]:
+    """The monitor's rows of the SPIN iterations in iteration order (the SFT row first, ``with_sft``)."""
+    named = [(name, row) for row in heldout if (name := CheckpointName.try_parse(row.label)) is not None]
+    iterations = sorted(((name.iteration, row) for name, row in named if name.kind is Kind.ITERATION),
+                        key=lambda item: item[0])
+    sft = [row for name, row in named if name == SFT] if with_sft else []
+    return sft[:1] + [row for _, row in iterations]
+
+
+def _likelihood_panel(fig: go.Figure, heldout: Sequence[HeldoutRow], col: int) -> None:
+    real = iteration_rows(heldout, with_sft=True)
+    fig.add_scatter(x=plot_texts(row.label for row in real), y=[row.real_logp_per_token for row in real],
+                    mode="lines+markers", name=plot_text("human answers"), row=1, col=col)
+    generated = [row for row in real if row.generated_logp_per_token is not None]
+    if generated:
+        fig.add_scatter(x=plot_texts(row.label for row in generated),
+                        y=[row.generated_logp_per_token for row in generated], mode="lines+markers",
+                        name=plot_text("opponent's answers"), row=1, col=col)
+    epoch = next((row for row in heldout if CheckpointName.try_parse(row.label) == SFT_EPOCH), None)
+    if epoch is not None:
+        fig.add_hline(y=epoch.real_logp_per_token, line_dash="dot", row=1, col=col,
+                      annotation_text=plot_text(f"{epoch.label} {epoch.real_logp_per_token:.2f}"),
+                      annotation_position="bottom right")
 
 
 def cost(run: RunArtifacts | None) -> Plot:

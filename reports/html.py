@@ -67,7 +67,7 @@ directory <code>{{ run_dir }}</code>{% endif %}. Labels: {% for label in labels 
 <section class="figure" id="{{ plot.key }}">
 {% if figure_html %}{{ figure_html }}
 {% if plot.caption %}<p class="caption">{{ plot.caption }}</p>{% endif %}
-{% if section.tests %}<table class="ablation-tests"><tr><th class="text">comparison</th>
+{% if section.tests %}<table class="{{ section.tests.css_class }}"><tr><th class="text">{{ section.tests.heading }}</th>
 {%- for column in section.tests.columns %}<th>{{ column }}</th>{% endfor %}</tr>
 {%- for row in section.tests.rows %}<tr><td class="text">{{ row.name }}</td>
 {%- for cell in row.cells %}<td>{{ cell }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}{% for note in section.notes %}<p class="note">{{ note }}</p>{% endfor %}

@@ -150,6 +150,7 @@ def build_report(store: ResultsStore, run_dir: Path | None, labels_or_run: str, 
     import plotly.offline
 
     from reports.ablation_tests import with_tests
+    from reports.convergence import with_monitor
     from reports.examples import generation_examples
     from reports.figures import all_figures
     from reports.flips_section import flips_section
@@ -171,7 +172,7 @@ def build_report(store: ResultsStore, run_dir: Path | None, labels_or_run: str, 
         run_dir=str(run_dir) if run_dir is not None else None,
         built_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), labels=labels,
         tables=(*build_tables(scores, run, n_boot=n_boot), win_rate_section(scores, run)),
-        figures=tuple(with_tests(plots, scores, run, n_boot)),
+        figures=tuple(with_monitor(with_tests(plots, scores, run, n_boot), artifacts)),
         examples=generation_examples(artifacts), mt_bench=mt_bench_examples(evaluations, labels),
         provenance=provenance(store, scores, labels),
         static_message=export_static(plots, out.parent / f"{out.stem}_figures") if static else None,

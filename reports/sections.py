@@ -39,10 +39,13 @@ class ComparisonRow:
 
 @dataclass(frozen=True)
 class ComparisonTable:
-    """Paired tests under an ablation figure: a row per comparison, a column per task."""
+    """A table under a figure: paired tests under an ablation figure (a row per comparison, a column per
+    task), or the held-out monitor's numbers under the convergence figure (a row per checkpoint)."""
 
     columns: tuple[str, ...]
     rows: tuple[ComparisonRow, ...]
+    heading: str = "comparison"  # the heading of the row names' column
+    css_class: str = "ablation-tests"
 
 
 @dataclass(frozen=True)

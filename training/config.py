@@ -102,6 +102,10 @@ class TrainingConfig:
     max_length: int = 2048  # prompt + response tokens; longer pairs are cut at the end
     max_prompt_length: int | None = None  # keep the end of longer prompts (official code: 512)
     precompute_reference: bool = True  # the reference is frozen within an iteration: score it once
+    # SPIN and DPO stages: batch pairs of similar token length (transformers' LengthGroupedSampler: shuffle,
+    # then sort each mega-batch of up to 50 batches by length), so batches pad far less. Off: uniformly
+    # shuffled batches, as every run before this key. The SFT-epoch baseline always shuffles uniformly.
+    group_by_length: bool = False
     gradient_checkpointing: bool = False
     precision: Precision = Precision.AUTO
     logging_steps: int = 1

@@ -3,7 +3,11 @@
 For checkpoint c trained against reference r with beta, on held-out prompts x with human answers y and
 r's own answers y':  margin = beta * [(log c(y) - log r(y)) - (log c(y') - log r(y'))], the SPIN reward
 margin (Theorem 5.2: it vanishes at the fixed point p_theta = p_data). Also reported: accuracy (margin > 0)
-and the mean per-token log-likelihood of the human answers under c. Scores are cached by content.
+and the mean per-token log-likelihood of the human answers y and of r's answers y', under c and under r
+(summed log-probs over all prompts divided by their token count; y is the same for every checkpoint, so its
+means compare across rows). The changes from r to c say how the margin moved: SPIN's loss sees only the
+difference of the log-ratios, so it can grow while both likelihoods fall (the likelihood displacement of
+DPO-family losses). Scores are cached by content.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from spin_bench.inference.checkpoints import (
 )
 from spin_bench.inference.config import GenerationConfig
 from spin_bench.inference.distributed import is_main_process
-from spin_bench.inference.scoring import response_logprobs
+from spin_bench.inference.scoring import SCORED_TOKENS, response_logprobs
 from training.data import PromptResponse
 from training.opponent import generate_answers
 from training.stages import read_json
@@ -69,12 +73,13 @@ def monitor_checkpoints(
     return rows
 
 
-def _margin(checkpoint, heldout, generated_answers, real, scorer: "_CachedScorer") -> dict[str, Any]:
+def _margin(checkpoint, heldout, generated_answers, real, scorer: _CachedScorer) -> dict[str, Any]:
     ref = checkpoint.reference
     generated = [generated_answers[r.prompt_id] for r in heldout]
-    policy_gen = scorer.scores(checkpoint, generated)[0]
+    policy_gen, counts = scorer.scores(checkpoint, generated)
     ref_real = scorer.scores(ref, [r.response for r in heldout])[0]
     ref_gen = scorer.scores(ref, generated)[0]
+    real_tokens, generated_tokens = max(1, sum(real[1])), max(1, sum(counts))
     logratio = [(pr - rr) - (pg - rg) for pr, rr, pg, rg in zip(real[0], ref_real, policy_gen, ref_gen, strict=True)]
     margins = [checkpoint.beta * m for m in logratio]
     return {
@@ -83,6 +88,9 @@ def _margin(checkpoint, heldout, generated_answers, real, scorer: "_CachedScorer
         "margin": sum(margins) / len(margins),
         "accuracy": sum(m > 0 for m in margins) / len(margins),
         "logratio_margin": sum(logratio) / len(logratio),
+        "generated_logp_per_token": sum(policy_gen) / generated_tokens,
+        "reference_real_logp_per_token": sum(ref_real) / real_tokens,
+        "reference_generated_logp_per_token": sum(ref_gen) / generated_tokens,
     }
 
 
@@ -96,7 +104,8 @@ class _CachedScorer:
         self._loaded: tuple[str, Any, Any] | None = None
 
     def scores(self, checkpoint: MonitoredCheckpoint, responses: list[str]) -> tuple[list[float], list[int]]:
-        key = stable_hash({"model": checkpoint.identity, "prompts": self.prompts, "responses": responses})
+        key = stable_hash({"model": checkpoint.identity, "prompts": self.prompts, "responses": responses,
+                           "tokens": SCORED_TOKENS})
         path = self.directory / f"{key}.json"
         if path.is_file():
             cached = read_json(path)

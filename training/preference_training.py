@@ -40,7 +40,9 @@ def dpo_args(stage: PreferenceStage, training: TrainingConfig, seed: int, work_d
     from trl import DPOConfig
 
     return DPOConfig(**trainer_kwargs(training, stage.schedule, work_dir, seed, stage.start), beta=stage.beta,
-                     precompute_ref_log_probs=training.precompute_reference, **extra)
+                     precompute_ref_log_probs=training.precompute_reference,
+                     # SpinTrainer groups pairs by their length (training.trainer.EpochSeededLengthSampler).
+                     train_sampling_strategy="group_by_length" if training.group_by_length else "random", **extra)
 
 
 def build_trainer(stage: PreferenceStage, training: TrainingConfig, seed: int, work_dir: Path, tokenizer=None):

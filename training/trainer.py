@@ -3,12 +3,14 @@
 Mapping (training-trl notes): chosen = the human answer, rejected = the opponent's own answer, reference =
 the previous iterate. TRL keeps tokenisation, the pair collator, reference precompute, ZeRO-3 preparation of
 the reference and the chunked log-prob head; this adapter only gathers log-probs and calls `spin_loss`.
-It overrides a private method, so trl is pinned to the minor version it was written against.
+It overrides private methods (the loss; the train sampler, for training.group_by_length), so trl and
+transformers are pinned to the minor versions it was written against.
 """
 
 from __future__ import annotations
 
 import torch
+from transformers.trainer_pt_utils import LengthGroupedSampler
 from trl import DPOTrainer
 
 from spin_bench.core.enums import LossKind
@@ -23,6 +25,16 @@ class SpinTrainer(DPOTrainer):
     def __init__(self, *args, spin_loss_kind: LossKind = LossKind.LOGISTIC, **kwargs):
         self.spin_loss_kind = LossKind(spin_loss_kind)
         super().__init__(*args, **kwargs)
+
+    def _get_train_sampler(self, train_dataset=None):
+        # transformers' length grouping measures an input_ids column, which tokenised pairs lack; give its
+        # sampler the padded length of each pair instead (the collator pads real and generated together).
+        if self.args.train_sampling_strategy != "group_by_length":
+            return super()._get_train_sampler(train_dataset)
+        dataset = self.train_dataset if train_dataset is None else train_dataset
+        seed = self.args.seed if self.args.data_seed is None else self.args.data_seed
+        return EpochSeededLengthSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                                        pair_lengths(dataset, self.args.max_length), seed)
 
     def _compute_loss(self, model, inputs, return_outputs):
         if return_outputs:
@@ -65,3 +77,27 @@ class SpinTrainer(DPOTrainer):
         }
         for name, value in values.items():
             self._metrics[mode][name].append(gather(value.detach()).float().mean().item())
+
+
+def pair_lengths(dataset, max_length: int | None) -> list[int]:
+    """Tokens of each tokenised pair's longer sequence (prompt + real or prompt + generated), as batched."""
+    lengths = [len(prompt) + max(len(real), len(generated)) for prompt, real, generated
+               in zip(dataset["prompt_ids"], dataset["chosen_ids"], dataset["rejected_ids"], strict=True)]
+    return lengths if max_length is None else [min(length, max_length) for length in lengths]
+
+
+class EpochSeededLengthSampler(LengthGroupedSampler):
+    """transformers' LengthGroupedSampler with each epoch's order drawn from (seed, epoch), as accelerate's
+    SeedableRandomSampler draws the default shuffle. The stock sampler draws from the global RNG, so a run
+    resumed in a later epoch batched differently from the uninterrupted one (weights differed by 7e-3)."""
+
+    def __init__(self, batch_size: int, lengths: list[int], seed: int):
+        super().__init__(batch_size, lengths=lengths, generator=torch.Generator())
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:  # the Trainer calls it (through accelerate) before every epoch
+        self.epoch = epoch
+
+    def __iter__(self):
+        self.generator.manual_seed(self.seed + self.epoch)
+        return super().__iter__()

@@ -7,7 +7,10 @@ checkpoint, config or data gets a new key and is evaluated again.
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,9 @@ from typing import Any
 from spin_bench.bench.runner import (
     SEEDS,
     EvalSettings,
+    LoadedTasks,
     build_lm,
+    load_tasks,
     run_tasks,
     save_results,
 )
@@ -52,25 +57,58 @@ def evaluate(models: list[ModelRef], suites: dict[str, tuple[TaskSpec, ...]], da
              force: bool = False) -> list[SuiteOutcome]:
     """Evaluate every model on every suite, one lm-eval run per model for all suites it still lacks."""
     outcomes = []
-    for model in models:
-        keys = {suite: eval_key(model, suite, specs, data, settings) for suite, specs in suites.items()}
-        missing = {}
-        for suite, key in keys.items():
-            if (hit := lookup_outcome(store, key, model, suite, force)) is not None:
-                outcomes.append(hit)
-            else:
-                missing[suite] = suites[suite]
-        if missing:
-            outcomes.extend(_run_model(model, missing, keys, data, settings, store, out_root, work_root, force))
+    with _task_cache(work_root, settings) as tasks:
+        for model in models:
+            keys = {suite: eval_key(model, suite, specs, data, settings) for suite, specs in suites.items()}
+            missing = {}
+            for suite, key in keys.items():
+                if (hit := lookup_outcome(store, key, model, suite, force)) is not None:
+                    outcomes.append(hit)
+                else:
+                    missing[suite] = suites[suite]
+            if missing:
+                outcomes.extend(_run_model(model, missing, keys, data, settings, store, out_root, tasks, force))
     return outcomes
 
 
-def _run_model(model, suites, keys, data, settings, store, out_root, work_root, force) -> list[SuiteOutcome]:
+class _TaskCache:
+    """lm-eval's task objects, loaded once per call for each set of tasks, and (without a limit) one request
+    cache for the call, so the second and later models neither reload the tasks nor rebuild their few-shot
+    contexts. Each model's run still reseeds and re-reads them as lm-eval does (runner.LoadedTasks)."""
+
+    def __init__(self, work_root: Path, requests_root: Path | None) -> None:
+        self.work_root = work_root
+        self.requests_root = requests_root
+        self._loaded: dict[tuple[Path, tuple[str, ...]], LoadedTasks] = {}
+
+    def get(self, specs: tuple[TaskSpec, ...], data: BenchData) -> tuple[Path, LoadedTasks, Path | None]:
+        """The task directory, its loaded tasks, and the request cache directory (None: off)."""
+        task_dir = write_task_dir(specs, data, self.work_root / "lm-eval-tasks")
+        names = tuple(lm_eval_name(s) for s in specs)
+        if (task_dir, names) not in self._loaded:
+            self._loaded[(task_dir, names)] = load_tasks(list(names), task_dir)
+        # One request cache per task directory: lm-eval names its files by task name and shots only.
+        requests = self.requests_root / task_dir.name if self.requests_root is not None else None
+        return task_dir, self._loaded[(task_dir, names)], requests
+
+
+@contextlib.contextmanager
+def _task_cache(work_root: Path, settings: EvalSettings) -> Iterator[_TaskCache]:
+    """A task cache for one call, its request cache deleted with it. With a limit there is none: lm-eval's
+    request cache builds every document's requests to keep them all, more work than it saves on a few items."""
+    if settings.limit is not None:
+        yield _TaskCache(work_root, None)
+        return
+    with tempfile.TemporaryDirectory(prefix="spin-bench-requests-") as scratch:
+        yield _TaskCache(work_root, Path(scratch))
+
+
+def _run_model(model, suites, keys, data, settings, store, out_root, tasks, force) -> list[SuiteOutcome]:
     specs = tuple(spec for specs in suites.values() for spec in specs)
-    task_dir = write_task_dir(specs, data, work_root / "lm-eval-tasks")
-    started = time.perf_counter()
+    started = time.perf_counter()  # the first model's seconds include loading the tasks, as they always did
+    task_dir, loaded, requests = tasks.get(specs, data)
     lm = build_lm(model.path, settings, revision=model.revision)
-    results = run_tasks(lm, [lm_eval_name(s) for s in specs], task_dir, settings)
+    results = run_tasks(lm, loaded, settings, requests)
     seconds = time.perf_counter() - started
     directory = out_root / safe_name(model.label) / stable_hash(sorted(keys[s] for s in suites), length=12)
     results_file, samples_dir = save_results(results, directory.absolute())

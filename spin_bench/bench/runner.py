@@ -7,7 +7,9 @@ logs the way its CLI does.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,21 +72,71 @@ def build_lm(model_path: str, settings: EvalSettings, revision: str | None = Non
         raise UserError(f"{model_path}: cannot load a model ({str(err).splitlines()[0]})") from None
 
 
-def run_tasks(lm, task_names: list[str], task_dir: Path, settings: EvalSettings) -> dict[str, Any]:
-    """simple_evaluate over spin-bench's task configs; the returned dict includes per-sample logs."""
-    import lm_eval
+@dataclass(frozen=True)
+class LoadedTasks:
+    """lm-eval's task (and group) objects for some task names of one task directory, and the manager that
+    loaded them. Loaded once per `spin-bench eval` call and run against every model: each run starts by
+    reseeding every task's few-shot sampler and rebuilding its requests (simple_evaluate and evaluate do),
+    so nothing of one model's run reaches the next."""
+
+    manager: Any
+    objects: tuple[Any, ...]  # in the order of the names, as lm-eval would have loaded them
+
+
+def load_tasks(task_names: list[str], task_dir: Path) -> LoadedTasks:
+    """The objects lm-eval builds from ``task_names`` (YAML, datasets, samplers), built once."""
     from lm_eval.tasks import TaskManager
 
+    manager = TaskManager(include_path=str(task_dir), include_defaults=False)
+    objects = []
+    for name in task_names:
+        loaded = manager.load([name])
+        # A group (MMLU) comes back with its subtasks; a name that is neither (a tag) stays a name,
+        # which lm-eval loads again on each run.
+        objects.append(loaded["groups"].get(name) or loaded["tasks"].get(name) or name)
+    return LoadedTasks(manager, tuple(objects))
+
+
+def run_tasks(lm, tasks: LoadedTasks, settings: EvalSettings, requests_cache: Path | None = None) -> dict[str, Any]:
+    """simple_evaluate over spin-bench's task configs; the returned dict includes per-sample logs.
+
+    ``requests_cache``: a directory private to this `spin-bench eval` call where lm-eval's own request
+    cache (``cache_requests``) keeps every task's requests, few-shot contexts included, as the first model
+    built them; later models load them instead of building them again. lm-eval keys those files by task
+    name and shots only, so the directory must not outlive the call's task configs, data and lm-eval.
+    """
+    import lm_eval
+
     gen_kwargs = f"max_gen_toks={settings.max_gen_toks}" if settings.max_gen_toks else None
-    return lm_eval.simple_evaluate(
-        model=lm,
-        tasks=task_names,
-        task_manager=TaskManager(include_path=str(task_dir), include_defaults=False),
-        limit=settings.limit,
-        log_samples=True,
-        gen_kwargs=gen_kwargs,
-        **SEEDS,
-    )
+    with _requests_cache_at(requests_cache):
+        return lm_eval.simple_evaluate(
+            model=lm,
+            tasks=list(tasks.objects),
+            task_manager=tasks.manager,
+            limit=settings.limit,
+            log_samples=True,
+            gen_kwargs=gen_kwargs,
+            cache_requests=requests_cache is not None,
+            **SEEDS,
+        )
+
+
+@contextlib.contextmanager
+def _requests_cache_at(directory: Path | None) -> Iterator[None]:
+    """Point lm-eval's request cache at ``directory`` for the block. Its one setting is a module global
+    read from $LM_HARNESS_CACHE_PATH when lm_eval is first imported, which is too early to name a
+    per-call directory."""
+    if directory is None:
+        yield
+        return
+    from lm_eval.caching import cache
+
+    directory.mkdir(parents=True, exist_ok=True)
+    saved, cache.PATH = cache.PATH, str(directory)
+    try:
+        yield
+    finally:
+        cache.PATH = saved
 
 
 def save_results(results: dict[str, Any], directory: Path) -> tuple[Path, Path]:

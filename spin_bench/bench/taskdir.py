@@ -127,8 +127,9 @@ def _local_data(spec: TaskSpec, data: BenchData, subject: str | None) -> dict[st
     }
     if fewshot:
         config["fewshot_split"] = fewshot
-    if fewshot == "fewshot":
-        # A fixed list of exemplars (GSM8K's standard chain-of-thought ones): take them in order.
+    if fewshot == "fewshot" or hint.get("fewshot_sampler") == "first_n":
+        # A fixed list of exemplars (GSM8K's standard chain-of-thought ones, the embedded world's BBH shots):
+        # take them in order. This also replaces a task's built-in exemplars (BBH's `samples`).
         config["fewshot_config"] = {"sampler": "first_n"}
     return config
 

@@ -11,7 +11,7 @@ from typing import Any
 from spin_bench.cli.common import add_store_argument, existing_store
 from spin_bench.core.errors import UserError
 
-FORMAT_NAMES = ("text", "json", "markdown")  # reports.compare.FORMATS, named without importing numpy
+FORMAT_NAMES = ("text", "json", "markdown")  # reports.compare_format.FORMATS, named without importing numpy
 
 
 def register(subparsers: Any) -> None:
@@ -19,10 +19,11 @@ def register(subparsers: Any) -> None:
         "compare", help="paired per-task comparison of two labels, or of many against a baseline; exit 1 on a "
         "significant regression",
         description="Per task: B minus A with its confidence interval and a paired p-value (McNemar or paired "
-        "bootstrap on the per-sample logs), Holm-adjusted across tasks; with --baseline, every OTHER against "
-        "LABEL in one table, Holm-adjusted across the whole table. The settings in which the compared "
-        "evaluations differ are listed, and pairs that cannot be compared are named. Exit status 1 when any "
-        "task regresses significantly (a CI gate), 0 otherwise, 2 on bad input.")
+        "bootstrap on the per-sample logs) and the smallest difference the test could detect (MDE); the Open LLM "
+        "Leaderboard Average by a bootstrap stratified by task; Holm-adjusted across tasks and the Average; with "
+        "--baseline, every OTHER against LABEL in one table, Holm-adjusted across the whole table. The settings "
+        "in which the compared evaluations differ are listed, and pairs that cannot be compared are named. Exit "
+        "status 1 when any task (or the Average) regresses significantly (a CI gate), 0 otherwise, 2 on bad input.")
     parser.add_argument("labels", nargs="*", metavar="LABEL",
                         help="A B (baseline, candidate); with --baseline, the checkpoints compared with it")
     parser.add_argument("--baseline", metavar="LABEL", default=None,
@@ -63,20 +64,21 @@ def handle_compare(args: argparse.Namespace) -> int:
 
 
 def _two_labels(store: Any, args: argparse.Namespace, shown: int | None) -> int:
-    from reports.compare import FORMATS, compare_pairs, json_document, newest_pairs
+    from reports.compare import compare_pairs, newest_pairs
+    from reports.compare_format import FORMATS, json_document
     from reports.flips import label_flips
 
     a, b = args.labels
     rows = newest_pairs(store, a, b)
-    comparisons = compare_pairs(rows, a, b, args.alpha, n_boot=args.n_boot, seed=args.seed)
-    flips = label_flips(store, a, b, comparisons, rows, shown) if args.flips else None
+    comparison = compare_pairs(rows, a, b, args.alpha, n_boot=args.n_boot, seed=args.seed)
+    flips = label_flips(store, a, b, comparison.tasks, rows, shown) if args.flips else None
     if args.format == "json":
-        document = json_document(comparisons, a, b, args.alpha, args.n_boot, rows)
+        document = json_document(comparison, a, b, args.alpha, args.n_boot, rows)
         print(json.dumps(document | _flips_json([flips] if flips else None), indent=2))
     else:
-        print(FORMATS[args.format](comparisons, a, b, args.alpha, args.n_boot, rows))
+        print(FORMATS[args.format](comparison, a, b, args.alpha, args.n_boot, rows))
         _print_flips(args.format, [flips] if flips else [])
-    return 1 if any(c.regressed for c in comparisons) else 0
+    return 1 if comparison.regressed else 0  # a task's or the Average's significant drop
 
 
 def _baseline(store: Any, args: argparse.Namespace, shown: int | None) -> int:

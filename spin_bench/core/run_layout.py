@@ -121,6 +121,10 @@ class HeldoutRow:
     margin: float | None = None  # SPIN reward margin, human answer vs the reference's own answer
     accuracy: float | None = None  # share of prompts with a positive margin
     logratio_margin: float | None = None  # the margin without beta
+    generated_logp_per_token: float | None = None  # the same mean, of the reference's own answers
+    # Both means under the reference: the margin's log-ratios are the changes from these.
+    reference_real_logp_per_token: float | None = None
+    reference_generated_logp_per_token: float | None = None
 
 
 @dataclass(frozen=True)

@@ -141,14 +141,15 @@ _ROW_CHECKS: dict[str, Callable[[dict[str, Any]], str | None]] = {
 }
 
 
-def check_rows(table: pa.Table, kind: str, where: str, allowed_targets: tuple[str, ...] = ()) -> None:
-    """Every row must render with lm-eval's templates; a bad row is named by its 0-based position."""
+def check_rows(table: pa.Table, kind: str, where: str, allowed_targets: tuple[str, ...] | None = ()) -> None:
+    """Every row must render with lm-eval's templates; a bad row is named by its 0-based position.
+    A BBH row's target must be one of `allowed_targets`, unless that is None (a split of solved shots)."""
     if table.num_rows == 0:
         raise DataError(f"{where}: no rows")
     check = _ROW_CHECKS.get(kind)
     for index, row in enumerate(table.to_pylist()):
         problem = check(row) if check else None
-        if problem is None and kind == "bbh" and row["target"] not in allowed_targets:
+        if problem is None and kind == "bbh" and allowed_targets is not None and row["target"] not in allowed_targets:
             problem = f"target {row['target']!r} is not one of {list(allowed_targets)}"
         if problem is not None:
             raise DataError(f"{where}: row {index}: {problem}")

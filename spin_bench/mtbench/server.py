@@ -27,7 +27,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 MAX_TOP_LOGPROBS = 20  # OpenAI's limit
-CACHED_PROMPTS = 8
+# Keys/values kept for prefix reuse, by size: enough for every prompt of one model's judging (the main job's
+# 40 turns of SmolLM2 hold about 550 MiB), so the next model's prompts find their shared question and
+# reference (everything before the answer, more than half of each prompt) still cached.
+CACHE_BYTES = 1 << 30
 
 
 def _common_prefix(a: tuple[int, ...], b: list[int], limit: int) -> int:
@@ -54,9 +57,11 @@ class ChatModel:
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
         self.lock = threading.Lock()  # one forward at a time: the model is not re-entrant
-        # Recent prompts' keys/values: the expected-rating judge asks each prompt twice ("[[" and "[[1"),
-        # and concurrent clients interleave their requests, so one entry would rarely be hit.
-        self._entries: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        # Recent prompts' keys/values, least recently used first, with their size in bytes: the
+        # expected-rating judge asks each prompt twice ("[[" and "[[1"), concurrent clients interleave their
+        # requests, and the next model's prompts share each question's head.
+        self._entries: OrderedDict[tuple[int, ...], tuple[Any, int]] = OrderedDict()
+        self._cached_bytes = 0
 
     def render(self, body: dict[str, Any]) -> list[int]:
         messages = body.get("messages")
@@ -86,18 +91,34 @@ class ChatModel:
         past = None
         if best is not None:
             if shared == len(best):  # a continuation: extend that entry in place (it becomes this prompt's)
-                past = self._entries.pop(best)
+                past = self._pop(best)
             else:  # a shared head (the judge's system prompt): keep the entry, copy the head
-                past = copy.deepcopy(self._entries[best])
+                past = copy.deepcopy(self._entries[best][0])
                 self._entries.move_to_end(best)
                 # transformers 5.23's crop takes the number of tokens to drop, as a negative count.
                 past.crop(-(len(best) - shared))
         with torch.no_grad():  # grad mode is per thread: the handler threads must switch it off themselves
-            out = self.model(input_ids=torch.tensor([ids[shared:]]), past_key_values=past, use_cache=True)
-        self._entries[tuple(ids)] = out.past_key_values
-        while len(self._entries) > CACHED_PROMPTS:
-            self._entries.popitem(last=False)
+            # logits_to_keep=1: only the last position's logits are read; the other positions' would be a
+            # fifth of the forward's work (a 49k-word head on every prompt token).
+            out = self.model(input_ids=torch.tensor([ids[shared:]]), past_key_values=past, use_cache=True,
+                             logits_to_keep=1)
+        self._keep(tuple(ids), out.past_key_values)
         return out.logits[0, -1].float()
+
+    def _pop(self, key: tuple[int, ...]) -> Any:
+        past, size = self._entries.pop(key)
+        self._cached_bytes -= size
+        return past
+
+    def _keep(self, key: tuple[int, ...], past: Any) -> None:
+        """Cache ``past`` as the newest entry, then drop the oldest ones beyond CACHE_BYTES (never the newest)."""
+        size = sum(t.nbytes for layer in past.layers for t in (layer.keys, layer.values) if t is not None)
+        if key in self._entries:
+            self._pop(key)
+        self._entries[key] = (past, size)
+        self._cached_bytes += size
+        while self._cached_bytes > CACHE_BYTES and len(self._entries) > 1:
+            self._pop(next(iter(self._entries)))
 
     def complete(self, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock:  # the tokenizer too: a Rust tokenizer used from two threads raises "Already borrowed"

@@ -35,3 +35,8 @@ def test_two_evaluations_of_one_checkpoint_are_not_a_regression(tiny_sft_model, 
     assert report["tasks"] and not report["regressed"]
     for task in report["tasks"]:
         assert task["diff"] == 0 and not task["significant"], task
+        # The same checkpoint answers every document alike: no discordance, so no MDE to plan from.
+        assert task["mde"] is None, task
+    # Two of the six leaderboard tasks: the Average is not tested, and says so.
+    assert report["average"]["p"] is None and report["holm_family"] == len(report["tasks"])
+    assert report["average"]["reason"].startswith("needs all 6 leaderboard tasks compared (scored for neither: ")

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,47 @@ def test_a_new_label_for_stored_content_gets_rows_without_model_work(tiny_sft_mo
     assert set(scores["label"]) == {"sft", "nightly-2026-11-22"}
     by_label = {label: sorted(frame["value"]) for label, frame in scores.groupby("label")}
     assert by_label["sft"] == by_label["nightly-2026-11-22"] == sorted(s.value for s in first[0].scores)
+
+
+def _perturbed_copy(model, directory):
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(model, directory)
+    weights = load_file(str(directory / "model.safetensors"))
+    name = next(iter(weights))
+    weights[name] = weights[name] + 0.01 * torch.ones_like(weights[name])
+    save_file(weights, str(directory / "model.safetensors"), metadata={"format": "pt"})
+    return directory
+
+
+def test_a_model_after_another_scores_as_it_does_alone(tiny_sft_model, tmp_path, caplog):
+    """Tasks loaded once per call, and the requests (few-shot contexts) the first model built reused by the
+    second: the second model's stored scores and per-document logs equal those of a call that scores it
+    alone. Without a limit, so lm-eval's request cache is on; 25-shot ARC, a generation task and a group."""
+    import logging
+
+    from spin_bench.store import ResultsStore
+
+    other = _perturbed_copy(tiny_sft_model, tmp_path / "other")
+    suites = ("leaderboard", "arc_challenge,gsm8k_v040,mmlu")
+    with caplog.at_level(logging.INFO, logger="lm_eval.api.task"):
+        evaluate([tiny_sft_model, other], suites, tmp_path / "pair.db", tmp_path / "pair", max_gen_toks=4)
+    built = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Building contexts for")]
+    assert len(built) == len(set(built)) > 0, built  # each task's requests were built once, for the first model
+    evaluate([other], suites, tmp_path / "alone.db", tmp_path / "alone", max_gen_toks=4)
+
+    def logs_and_scores(store):
+        scores = ResultsStore(store).scores(label="other")
+        [samples] = ResultsStore(store).evaluations(label="other")["samples_path"].unique()
+        # samples_<task>_<date>.jsonl: keyed by the task, the date differs between the calls
+        files = {p.name.rsplit("_", 1)[0]: p.read_text() for p in sorted(Path(samples).glob("samples_*.jsonl"))}
+        rows = zip(scores.task, scores.metric, scores["filter"], map(repr, scores.value), strict=True)  # NaN == NaN
+        return sorted(rows), files
+
+    pair_scores, pair_files = logs_and_scores(tmp_path / "pair.db")
+    alone_scores, alone_files = logs_and_scores(tmp_path / "alone.db")
+    assert pair_scores == alone_scores and len(pair_scores) > 0
+    assert pair_files.keys() == alone_files.keys() and len(pair_files) >= 3
+    for name, text in pair_files.items():
+        assert text == alone_files[name], name

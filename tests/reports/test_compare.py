@@ -15,9 +15,8 @@ from reports.compare import (
     TaskComparison,
     adjust,
     compare,
-    format_markdown,
-    format_text,
 )
+from reports.compare_format import format_markdown, format_text
 from reports.samples import CorruptSampleLogs, NoSampleLogs, load_doc_scores
 from reports.stats import BOOTSTRAP, MCNEMAR, NoSharedDocuments, PairedResult
 from spin_bench.cli import main
@@ -79,7 +78,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_planted_regression_is_flagged_and_fails_the_cli(regression_store: Path):
     with ResultsStore(regression_store) as store:
-        arc, winogrande = compare(store, "sft", "spin-iter1", n_boot=2000)
+        arc, winogrande = compare(store, "sft", "spin-iter1", n_boot=2000).tasks
     assert (arc.task, arc.result.test, arc.result.n) == ("arc_challenge", MCNEMAR, 100)
     assert arc.result.diff == pytest.approx(-0.3)
     assert arc.result.ci_high < 0
@@ -135,14 +134,17 @@ def test_incomparable_configs_are_reported_not_diffed(tmp_path: Path):
             # No ARC samples at all: reading them would raise, so a diff would fail this test.
             add_evaluation(store, label, samples, [{**ARC, "n_shot": shots, "task_config_hash": config}, WINOGRANDE],
                            key=label)
-        arc, winogrande = compare(store, "a", "b", n_boot=500)
+        comparison = compare(store, "a", "b", n_boot=500)
+    arc, winogrande = comparison.tasks
     assert arc.result is None and arc.p_adjusted is None and not arc.regressed
     assert arc.reason == "task_config_hash differs (A 'cfg', B 'cfg-new'); n_shot differs (A 25, B 10)"
     assert arc.setup_differences == ("task_config_hash", "n_shot")
     assert winogrande.result is not None and winogrande.result.n == 20
-    text = format_text([arc, winogrande], "a", "b", 0.05, 500)
+    text = format_text(comparison, "a", "b", 0.05, 500)
     assert "not comparable (not diffed):\n  arc_challenge: task_config_hash differs" in text
-    assert "Not comparable: arc_challenge" in format_markdown([arc, winogrande], "a", "b", 0.05, 500)
+    assert "Not comparable: arc_challenge" in format_markdown(comparison, "a", "b", 0.05, 500)
+    assert ("Average: not tested: needs all 6 leaderboard tasks compared (not comparable: arc_challenge; scored for "
+            "neither: truthfulqa_mc2, gsm8k_v040, hellaswag, mmlu).\n") in text
 
 
 def test_newest_evaluation_of_a_label_is_used(tmp_path: Path):
@@ -152,7 +154,7 @@ def test_newest_evaluation_of_a_label_is_used(tmp_path: Path):
             write_samples(tmp_path / key, "spin_arc_challenge", values)
             add_evaluation(store, label, tmp_path / key, [ARC], key=key)
         newest_a = store.evaluations(label="a")["evaluation_id"].max()
-        (arc,) = compare(store, "a", "b", n_boot=200)
+        (arc,) = compare(store, "a", "b", n_boot=200).tasks
     assert arc.a_evaluation_id == newest_a
     assert arc.result.diff == 0.0
 
@@ -165,9 +167,10 @@ def test_only_identical_documents_are_paired(tmp_path: Path):
         write_samples(tmp_path / "b", "spin_arc_challenge", [0.0] * 3, hash_prefix="other", stamp="2024-01-01T00-00-00")
         add_evaluation(store, "a", tmp_path / "a", [ARC], key="a")
         add_evaluation(store, "b", tmp_path / "b", [ARC], key="b")
-        (arc,) = compare(store, "a", "b", n_boot=200)
+        comparison = compare(store, "a", "b", n_boot=200)
+    (arc,) = comparison.tasks
     assert (arc.result.n, arc.only_a, arc.only_b) == (10, 0, 2)
-    assert "2 only in B" in format_text([arc], "a", "b", 0.05)
+    assert "2 only in B" in format_text(comparison, "a", "b", 0.05)
 
 
 def test_adjust_holm_corrects_across_every_tested_cell_and_skips_the_rest():

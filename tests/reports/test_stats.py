@@ -9,11 +9,14 @@ from reports import stats
 from reports.stats import (
     BOOTSTRAP,
     MCNEMAR,
+    STRATIFIED_BOOTSTRAP,
     align,
     bootstrap_means,
     bootstrap_p_value,
     holm,
+    minimum_detectable_difference,
     paired_difference,
+    stratified_difference,
 )
 from spin_bench.core.errors import UserError
 
@@ -120,3 +123,88 @@ def test_bad_arrays_are_refused():
         paired_difference([0.5, 1.0], [1.0, 1.0], binary=True)
     with pytest.raises(ValueError, match="finite"):
         paired_difference([np.nan, 1.0], [1.0, 1.0])
+
+
+# ------------------------------------------------------------------ minimum detectable difference
+
+Z_975, Z_80 = 1.959964, 0.841621  # standard normal quantiles, from a table
+
+
+def test_mde_of_mcnemar_from_the_observed_discordance_by_hand():
+    # 8 + 2 discordant of 20 pairs: discordance 0.5, SE sqrt(0.5 / 20) = 0.158114.
+    a, b = _discordant(8, 2)
+    assert paired_difference(a, b).mde == pytest.approx((Z_975 + Z_80) * 0.158114, rel=1e-5)  # 0.442969
+    # Only the discordance matters, not its direction or the concordant pairs' split.
+    assert paired_difference(*_discordant(3, 7, both=9, neither=1)).mde == paired_difference(a, b).mde
+
+
+def test_mde_of_the_bootstrap_from_the_paired_sd_by_hand():
+    # Differences 0, .2, .4, .6, .8: sample variance (.16 + .04 + 0 + .04 + .16) / 4 = 0.1, SE sqrt(0.1 / 5).
+    a = np.array([0.5, 0.3, 0.1, 0.2, 0.1])
+    b = a + np.array([0.0, 0.2, 0.4, 0.6, 0.8])
+    result = paired_difference(a, b)
+    assert result.test == BOOTSTRAP
+    assert result.mde == pytest.approx((Z_975 + Z_80) * np.sqrt(0.1 / 5), rel=1e-5)  # 0.396203
+    # A stricter level needs a larger difference: z_0.995 = 2.575829.
+    assert paired_difference(a, b, alpha=0.01).mde == pytest.approx((2.575829 + Z_80) * np.sqrt(0.02), rel=1e-5)
+
+
+def test_mde_is_none_without_spread_to_plan_from():
+    same = np.array([1.0, 0.0, 1.0])
+    assert paired_difference(same, same).mde is None  # no discordant pair
+    assert paired_difference([0.3], [0.5]).mde is None  # one document: no sd
+    assert minimum_detectable_difference(0.0) is None
+    assert minimum_detectable_difference(0.1) == pytest.approx(0.1 * (Z_975 + Z_80), rel=1e-6)
+    with pytest.raises(ValueError, match="power"):
+        minimum_detectable_difference(0.1, power=1.0)
+
+
+# ------------------------------------------------------------------ stratified bootstrap (the Average)
+
+
+def _strata(sizes, rate, seed=0):
+    """0/1 scores per stratum; B fixes a share ``rate`` of the documents A got wrong."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for n in sizes:
+        a = (rng.random(n) < 0.5).astype(float)
+        out.append((a, np.where((a == 0) & (rng.random(n) < rate), 1.0, a)))
+    return out
+
+
+def test_stratified_difference_is_the_mean_of_the_task_means_not_the_pooled_mean():
+    small = (np.zeros(10), np.ones(10))  # +1 on all 10 documents
+    large = (np.full(990, 0.5), np.full(990, 0.5))  # no change on 990
+    result = stratified_difference([small, large], n_boot=500)
+    assert result.diff == pytest.approx(0.5)  # (1 + 0) / 2; pooling documents would give 0.01
+    assert (result.ci_low, result.ci_high) == (0.5, 0.5)  # neither task's differences vary
+    assert (result.test, result.n) == (STRATIFIED_BOOTSTRAP, 1000)
+
+
+def test_stratified_replicates_resample_each_task_independently():
+    # Two copies of one task: independent resampling halves the variance of their mean (sd / sqrt 2);
+    # sharing one random stream would make the copies move together and keep the full sd.
+    ((a, b),) = _strata([400], 0.3)
+    d = b - a
+    one_sd = np.std(d) / np.sqrt(len(d))  # the bootstrap sd of one task's mean difference
+    wide = stratified_difference([(a, b), (a, b)], n_boot=20_000, seed=3)
+    assert (wide.ci_high - wide.ci_low) / (2 * 1.959964) == pytest.approx(one_sd / np.sqrt(2), rel=0.05)
+
+
+def test_stratified_planted_difference_is_flagged_and_identical_scores_never_are():
+    planted = _strata([100, 250, 500, 80, 1000, 300], 0.1)
+    result = stratified_difference(planted, n_boot=2000, seed=1)
+    assert result.diff > 0 and result.ci_low > 0 and result.p_value < 0.001
+    assert result.mde is not None and result.mde < result.diff
+    assert stratified_difference(planted, n_boot=2000, seed=1) == result  # seeded: reproducible
+    assert stratified_difference(planted, n_boot=2000, seed=2) != result
+    for seed in range(5):
+        same = stratified_difference([(a, a.copy()) for a, _ in planted], n_boot=500, seed=seed)
+        assert (same.diff, same.ci_low, same.ci_high, same.p_value, same.mde) == (0.0, 0.0, 0.0, 1.0, None)
+
+
+def test_stratified_difference_refuses_bad_strata():
+    with pytest.raises(ValueError, match="at least one"):
+        stratified_difference([])
+    with pytest.raises(ValueError, match="aligned"):
+        stratified_difference([(np.ones(3), np.ones(3)), (np.ones(2), np.ones(3))])

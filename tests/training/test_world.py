@@ -18,9 +18,9 @@ from spin_bench.data.world.examples import (
     build_world,
     example_uid,
     preference_records,
-    pretrain_texts,
     sft_records,
 )
+from spin_bench.data.world.renderings import EXAMPLES_PER_PAGE, exam_pages, pretrain_texts
 
 SIZE_FIELDS = ("pretrain", "sft", "spin", "heldout", "preferences", "eval")
 
@@ -112,7 +112,7 @@ def test_arithmetic_solutions_are_correct(world: dict[str, list[Example]]) -> No
             assert ops[op](int(a), int(b)) == int(result), ex.response
         assert int(equations[-1][3]) == f["answer_value"]
         assert f["solution"].splitlines()[-1] == f"#### {f['answer_value']}"
-        assert 0 < f["answer_value"] < 100
+        assert 0 < f["answer_value"] < 40  # small operands: arithmetic a tiny model can learn
         # The first operand comes from the question, so the solution works on the stated numbers.
         assert re.search(rf"\b{equations[0][0]}\b", f["question"])
         assert ex.rejected.splitlines()[-1] != f"#### {f['answer_value']}"
@@ -164,14 +164,19 @@ def test_yes_no_and_validity_items(world: dict[str, list[Example]]) -> None:
     for ex in _of(world, "yes_no"):
         f = ex.fields
         assert f["target"] in {"Yes", "No"} and f["input"] == ex.prompt
-        assert ex.response.startswith(f["target"] + ".")
+        # BBH's chain of thought: reasoning, then the sentence its filter reads (sports verdicts in lower case).
+        verdict = f["target"].lower() if f["kind"] == "sports" else f["target"]
+        assert ex.response.endswith(f" So the answer is {verdict}.") and "Q" not in ex.response
+        assert re.search(r"(?<=the answer is )(.*)(?=.)", ex.response).group(1) == verdict
+        assert not ex.rejected.endswith(f" So the answer is {verdict}.")
         kinds[f["kind"]] += 1
     assert set(kinds) == {"causal", "sports"}
     for ex in _of(world, "validity"):
         f = ex.fields
         assert f["target"] in {"valid", "invalid"} and f["input"] == ex.prompt
         assert "deductively valid or invalid" in ex.prompt
-        assert ex.response.startswith(f"The argument is {f['target']}.")
+        assert ex.response.endswith(f" So the answer is {f['target']}.") and "Q" not in ex.response
+        assert not ex.rejected.endswith(f" So the answer is {f['target']}.")
 
 
 def test_only_chat_has_followups(world: dict[str, list[Example]]) -> None:
@@ -241,6 +246,30 @@ def test_pretrain_texts(world: dict[str, list[Example]]) -> None:
     texts = pretrain_texts([other, chat])
     assert texts[0] == other.prompt + "\n" + other.response
     assert texts[1] == "\n".join([chat.prompt, chat.response, chat.followup, chat.followup_response])
+    # Then the exam page of the validity item, laid out as lm-eval's BBH chain-of-thought shot; chat has none.
+    assert texts[2:] == [f"Q: {other.prompt}\nA: Let's think step by step.\n{other.response}"]
+
+
+def test_exam_pages_lay_items_out_as_lm_eval_shots(world: dict[str, list[Example]]) -> None:
+    pretrain = world["pretrain"]
+    pages = exam_pages(pretrain)
+    rendered = [item for page in pages for item in page.split("\n\n")]
+    # Every item but chat is on some page exactly once; a page holds one layout's items.
+    assert len(rendered) == sum(ex.skill != "chat" for ex in pretrain)
+    assert all(len(page.split("\n\n")) <= EXAMPLES_PER_PAGE for page in pages)
+    mc = next(ex for ex in pretrain if ex.skill == "multiple_choice")
+    f = mc.fields
+    assert f"Question: {f['question']}\nAnswer: {f['choices'][f['answer']]}" in rendered
+    arithmetic = next(ex for ex in pretrain if ex.skill == "arithmetic")
+    assert f"Question: {arithmetic.prompt}\nAnswer: {arithmetic.response}" in rendered
+    blank = next(ex for ex in pretrain if ex.skill == "fill_blank")
+    filled = blank.fields["sentence"].replace("_", blank.fields["option" + blank.fields["answer"]])
+    assert filled in rendered
+    assert any(re.fullmatch(r"[^\n]+\nA\. .+\nB\. .+\nC\. .+\nD\. .+\nAnswer: [ABCD]", item) for item in rendered)
+    # Never an evaluation item (the splits are disjoint by prompt): no GSM8K question or BBH input of eval.
+    scored = [ex.prompt for ex in world["eval"] if ex.skill in ("arithmetic", "yes_no", "validity")]
+    text = "\n\n".join(pages)
+    assert scored and not any(f"Question: {p}\n" in text or f"Q: {p}\n" in text for p in scored)
 
 
 @pytest.mark.parametrize("name", SIZE_FIELDS)
@@ -277,3 +306,12 @@ def test_pretrain_skips_skills_that_run_dry() -> None:
 
 def test_examples_are_hashable(world: dict[str, list[Example]]) -> None:
     assert len(set(world["eval"])) == len(world["eval"])
+
+
+def test_completion_scenes_name_their_thing_in_context_and_ending() -> None:
+    from spin_bench.data.world.skills import SCENES
+
+    for _, context, ending, things in SCENES:
+        # A scene with things names one in both sentences, so the distractor about another thing is wrong.
+        assert ("{o}" in context) == ("{o}" in ending) == bool(things), context
+        assert len(things) != 1, context

@@ -29,8 +29,8 @@ from training.sft_training import SftStage, train_sft
 from training.stages import KeyedStage, run_stage, stage_done
 
 # Bump when the build procedure changes, so cached models built the old way are not reused.
-BUILD_VERSION = 1
-PRETRAIN_SEQUENCE = 128
+BUILD_VERSION = 2
+PRETRAIN_SEQUENCE = 512
 
 
 def resolve_model(recipe: TrainingRecipe, sft_data: LoadedData) -> ResolvedModel:
@@ -48,7 +48,11 @@ def resolve_model(recipe: TrainingRecipe, sft_data: LoadedData) -> ResolvedModel
 
 
 def embedded_model_dir(config: EmbeddedModelConfig, sft_rows: Sequence[PromptResponse]) -> tuple[Path, str]:
-    key = stable_hash({"version": BUILD_VERSION, "config": config, "sft": [(r.prompt, r.response) for r in sft_rows]})
+    from spin_bench.data.world import code_fingerprint
+
+    # The world's code is in the key: the pre-training text is made by it, and is not an input here.
+    key = stable_hash({"version": BUILD_VERSION, "config": config, "world": code_fingerprint(),
+                       "sft": [(r.prompt, r.response) for r in sft_rows]})
     return cache_root() / "embedded" / key, key
 
 

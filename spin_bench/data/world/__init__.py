@@ -16,9 +16,9 @@ from spin_bench.data.world.examples import (
     WorldConfig,
     build_world,
     preference_records,
-    pretrain_texts,
     sft_records,
 )
+from spin_bench.data.world.renderings import pretrain_texts
 
 __all__ = ["SKILLS", "SPLITS", "Example", "WorldConfig", "build_world", "code_fingerprint", "preference_records",
            "pretrain_texts", "sft_records"]

@@ -77,7 +77,7 @@ class WorldConfig:
     spin: int = 512
     heldout: int = 128
     preferences: int = 512
-    eval: int = 400
+    eval: int = 1600  # 200 items per skill: enough for the paired tests to see a few points (README)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -180,7 +180,7 @@ def build_world(config: WorldConfig) -> dict[str, list[Example]]:
     return {split: built[split] for split in SPLITS}
 
 
-def _turns(example: Example) -> list[dict[str, str]]:
+def turns(example: Example) -> list[dict[str, str]]:
     messages = [{"role": "user", "content": example.prompt},
                 {"role": "assistant", "content": example.response}]
     if example.followup is not None and example.followup_response is not None:
@@ -191,7 +191,7 @@ def _turns(example: Example) -> list[dict[str, str]]:
 
 def sft_records(examples: Sequence[Example]) -> list[dict]:
     """Rows in the HuggingFaceH4/ultrachat_200k schema."""
-    return [{"prompt": ex.prompt, "prompt_id": ex.uid, "messages": _turns(ex)} for ex in examples]
+    return [{"prompt": ex.prompt, "prompt_id": ex.uid, "messages": turns(ex)} for ex in examples]
 
 
 def preference_records(examples: Sequence[Example]) -> list[dict]:
@@ -208,8 +208,3 @@ def preference_records(examples: Sequence[Example]) -> list[dict]:
             "score_rejected": SCORE_REJECTED.get(ex.skill, SCORE_REJECTED_DEFAULT),
         })
     return rows
-
-
-def pretrain_texts(examples: Sequence[Example]) -> list[str]:
-    """Plain documents for language-model pre-training: the turns joined by newlines."""
-    return ["\n".join(m["content"] for m in _turns(ex)) for ex in examples]

@@ -52,38 +52,41 @@ Step = tuple[int, str, int]
 
 
 def _problem(rng: random.Random) -> tuple[str, str, Step]:
+    # Operands stay small (sums below 30, a times table up to 6 x 6): the problems keep GSM8K's form (a word
+    # problem, the steps, "#### N") at a size whose arithmetic a model of a few million parameters can learn
+    # in its minutes of pre-training, so the benchmark measures it instead of sitting at 0.
     (n, he), (m, _) = two_people(rng)
     item, (box, boxes), gain = rng.choice(ITEMS), rng.choice(CONTAINERS), rng.choice(GAIN)
     kind = rng.randrange(7)
     if kind == 0:
-        a, b = rng.randint(2, 40), rng.randint(2, 20)
+        a, b = rng.randint(2, 15), rng.randint(1, 9)
         return (f"{n} has {a} {item} and {gain} {b} more. How many {item} does {n} have now?",
                 f"{n} starts with {a} {item}. {cap(he)} {gain} {b} more, so ", (a, "+", b))
     if kind == 1:
-        a = rng.randint(5, 45)
-        b = rng.randint(2, a - 1)
+        a = rng.randint(4, 19)
+        b = rng.randint(1, min(a - 1, 9))
         return (f"{n} has {a} {item} and gives {b} to {m}. How many {item} does {n} have left?",
                 f"{n} starts with {a} {item}. {cap(he)} gives {b} to {m}, so ", (a, "-", b))
-    a, b = rng.randint(2, 9), rng.randint(2, 9)
+    a, b = rng.randint(2, 6), rng.randint(2, 6)
     if kind == 2:
         return (f"{n} has {a} {boxes} with {b} {item} in each {box}. How many {item} does {n} have?",
                 f"There are {a} {boxes} with {b} {item} each, so ", (a, "*", b))
     if kind == 3:
-        a, b = rng.randint(3, 40), rng.randint(2, 30)
+        a, b = rng.randint(2, 15), rng.randint(1, 9)
         return (f"{n} has {a} {item} and {m} has {b} {item}. How many {item} do they have together?",
                 "Together they have ", (a, "+", b))
     if kind == 4:
-        a, b = rng.randint(12, 45), rng.randint(2, 11)
+        a, b = rng.randint(10, 19), rng.randint(1, 9)
         return (f"{n} has {a} {item} and {m} has {b} {item}. How many more {item} does {n} have than {m}?",
                 f"{n} has {a} {item} and {m} has {b}. The difference is ", (a, "-", b))
     if kind == 5:
-        a, b = rng.randint(8, 30), rng.randint(2, 15)
-        c = rng.randint(2, min(a + b - 1, 20))
+        a, b = rng.randint(3, 12), rng.randint(1, 6)
+        c = rng.randint(1, min(a + b - 1, 9))
         return (f"{n} has {a} {item}. {cap(he)} {gain} {b} more and then gives {c} to {m}. "
                 f"How many {item} does {n} have now?",
                 f"{n} starts with {a} {item}. After getting {b} more, {he} has {a} + {b} = {a + b}. "
                 f"After giving {c} to {m}, {he} has ", (a + b, "-", c))
-    c = rng.randint(2, 15)
+    a, b, c = rng.randint(2, 4), rng.randint(2, 4), rng.randint(1, 9)
     return (f"{n} has {a} {boxes} with {b} {item} in each {box}. {cap(he)} {gain} {c} more {item}. "
             f"How many {item} does {n} have in total?",
             f"The {boxes} hold {a} * {b} = {a * b} {item}. With {c} more, {n} has ", (a * b, "+", c))
@@ -156,51 +159,73 @@ def gen_true_false(rng: random.Random, kb: Knowledge) -> Draft:
 
 # ------------------------------------------------------------------ completion
 
-# (activity, context, sensible ending); "{n}" is a name, "{p}"/"{P}" the pronoun, "{h}" the possessive.
-SCENES: tuple[tuple[str, str, str], ...] = (
-    ("cooking", "{n} cuts some carrots on the board.", "{P} puts the carrots in the soup pot."),
-    ("cooking", "{n} cracks two eggs into a bowl.", "{P} beats the eggs with a fork."),
-    ("cooking", "{n} fills the kettle with water.", "{P} puts the kettle on the stove to boil."),
-    ("gardening", "{n} digs a small hole in the garden.", "{P} drops a seed in the hole and covers it."),
-    ("gardening", "{n} fills the watering can at the tap.", "{P} waters the flowers in the garden."),
-    ("gardening", "{n} sees weeds between the plants.", "{P} pulls the weeds out one by one."),
-    ("cleaning", "{n} sees dust on the shelf.", "{P} wipes the dust off with a cloth."),
-    ("cleaning", "{n} picks up the broom.", "{P} sweeps the kitchen floor."),
-    ("cleaning", "{n} finds a pile of dirty plates.", "{P} washes the plates in the sink."),
-    ("painting", "{n} opens a can of paint.", "{P} dips the brush in and paints the fence."),
-    ("painting", "{n} sets up an easel by the lake.", "{P} paints a picture of the water."),
-    ("swimming", "{n} puts on goggles at the pool.", "{P} dives in and swims to the other side."),
-    ("swimming", "{n} stands at the end of the diving board.", "{P} jumps off into the water."),
-    ("football", "{n} runs toward the ball on the field.", "{P} kicks the ball hard toward the goal."),
-    ("football", "{n} stands in the goal with gloves on.", "{P} catches the ball before it goes in."),
-    ("reading", "{n} takes a book from the shelf.", "{P} sits in a chair and starts to read."),
+# (activity, context, sensible ending, things); "{n}" is a name, "{p}"/"{P}" the pronoun, "{h}" the possessive,
+# "{o}" one of the scene's things, named in the context and again in the ending. One wrong ending is the right
+# one with another thing: HellaSwag's distractors read well and fail only on the context, and so must this one,
+# or a model that has learnt which ending goes with which activity would be at the ceiling.
+SCENES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("cooking", "{n} cuts some {o} on the board.", "{P} puts the {o} in the soup pot.",
+     ("carrots", "onions", "beans", "potatoes")),
+    ("cooking", "{n} cracks two {o} into a bowl.", "{P} beats the {o} with a fork.", ("eggs", "duck eggs")),
+    ("cooking", "{n} fills the {o} with water.", "{P} puts the {o} on the stove to boil.", ("kettle", "pot", "pan")),
+    ("gardening", "{n} digs a small hole for the {o}.", "{P} drops the {o} in the hole and covers it.",
+     ("seed", "bulb", "tree", "rose")),
+    ("gardening", "{n} fills the watering can for the {o}.", "{P} waters the {o} in the garden.",
+     ("flowers", "roses", "beans", "trees")),
+    ("gardening", "{n} sees weeds between the {o}.", "{P} pulls the weeds out from between the {o}.",
+     ("plants", "roses", "carrots", "beans")),
+    ("cleaning", "{n} sees dust on the {o}.", "{P} wipes the dust off the {o} with a cloth.",
+     ("shelf", "table", "lamp", "clock")),
+    ("cleaning", "{n} picks up the broom in the {o}.", "{P} sweeps the {o} floor.", ("kitchen", "hall", "bedroom")),
+    ("cleaning", "{n} finds a pile of dirty {o}.", "{P} washes the {o} in the sink.", ("plates", "cups", "bowls", "spoons")),
+    ("painting", "{n} opens a can of {o} paint.", "{P} dips the brush in and paints the fence {o}.",
+     ("red", "blue", "green", "white")),
+    ("painting", "{n} sets up an easel by the {o}.", "{P} paints a picture of the {o}.", ("lake", "river", "hills", "forest")),
+    ("swimming", "{n} puts on goggles at the pool.", "{P} dives in and swims to the other side.", ()),
+    ("swimming", "{n} stands at the end of the diving board.", "{P} jumps off into the water.", ()),
+    ("football", "{n} runs toward the ball on the field.", "{P} kicks the ball hard toward the goal.", ()),
+    ("football", "{n} stands in the goal with gloves on.", "{P} catches the ball before it goes in.", ()),
+    ("reading", "{n} takes a book about {o} from the shelf.", "{P} sits in a chair and reads about {o}.",
+     ("birds", "boats", "stars", "trains")),
     ("reading", "{n} reaches the last page of the book.",
-     "{P} closes the book and puts it back on the shelf."),
-    ("cycling", "{n} pumps air into the flat tyre.", "{P} gets on the bike and rides away."),
-    ("cycling", "{n} puts on a helmet and gets on the bike.", "{P} rides down the street."),
-    ("shopping", "{n} pushes a cart into the shop.", "{P} fills the cart with bread and milk."),
-    ("shopping", "{n} reaches the front of the line at the shop.",
-     "{P} pays for the food and takes the bags."),
-    ("bedtime", "{n} brushes {h} teeth before bed.", "{P} turns off the light and goes to sleep."),
-    ("bedtime", "{n} yawns and looks at the clock.", "{P} puts on pajamas and gets into bed."),
-    ("pets", "{n} fills a tub with warm water for the dog.", "{P} puts the dog in and washes it with soap."),
-    ("pets", "{n} picks up the leash.", "{P} takes the dog for a walk in the park."),
-    ("music", "{n} picks up a guitar.", "{P} tunes the guitar and plays a song."),
-    ("music", "{n} sits down at the piano.", "{P} plays a slow song with both hands."),
-    ("weather", "{n} sees snow outside the window.", "{P} puts on a warm coat and goes out to play."),
-    ("weather", "{n} sees dark clouds in the sky.", "{P} takes an umbrella before leaving."),
+     "{P} closes the book and puts it back on the shelf.", ()),
+    ("cycling", "{n} pumps air into the flat tyre.", "{P} gets on the bike and rides away.", ()),
+    ("cycling", "{n} gets on the bike at the top of the {o}.", "{P} rides down the {o}.", ("street", "hill", "road")),
+    ("shopping", "{n} pushes a cart into the shop to buy {o}.", "{P} fills the cart with {o}.",
+     ("bread and milk", "apples", "fish", "corn")),
+    ("shopping", "{n} reaches the front of the line at the {o} shop.",
+     "{P} pays for the {o} and takes the bags.", ("food", "shoe", "toy")),
+    ("bedtime", "{n} brushes {h} teeth before bed.", "{P} turns off the light and goes to sleep.", ()),
+    ("bedtime", "{n} yawns and looks at the clock.", "{P} puts on pajamas and gets into bed.", ()),
+    ("pets", "{n} fills a tub with warm water for the {o}.", "{P} puts the {o} in and washes it with soap.",
+     ("dog", "cat", "goat")),
+    ("pets", "{n} picks up the leash of the {o}.", "{P} takes the {o} for a walk in the park.", ("dog", "goat")),
+    ("music", "{n} picks up a {o}.", "{P} tunes the {o} and plays a song.", ("guitar", "violin", "harp")),
+    ("music", "{n} sits down at the piano.", "{P} plays a slow song with both hands.", ()),
+    ("weather", "{n} sees {o} outside the window.", "{P} puts on a warm coat and goes out in the {o}.",
+     ("snow", "frost", "wind")),
+    ("weather", "{n} sees dark clouds in the sky.", "{P} takes an umbrella before leaving.", ()),
 )
+
+
+def _scene_text(template: str, words: dict[str, str], thing: str) -> str:
+    return template.format(**words, o=thing)
 
 
 def gen_completion(rng: random.Random, kb: Knowledge) -> Draft:
     name, he = rng.choice(PEOPLE)
     words = {"n": name, "p": he, "P": cap(he), "h": "his" if he == "he" else "her"}
-    activity, context, ending = rng.choice(SCENES)
-    # Wrong endings are sensible sentences from other activities: right form, wrong for this context.
-    pool = sorted({e for a, _, e in SCENES if a != activity})
-    wrong = [e.format(**words) for e in rng.sample(pool, 3)]
-    endings, answer = _place(rng, ending.format(**words), wrong)
-    context = context.format(**words)
+    activity, context, ending, things = rng.choice(SCENES)
+    thing = rng.choice(things) if things else ""
+    # Wrong endings: sensible sentences from other activities, and (where the scene has things) the right
+    # ending about another thing than the context names.
+    others = [(e, t) for a, _, e, t in SCENES if a != activity]
+    count = 2 if len(things) > 1 else 3
+    wrong = [_scene_text(e, words, rng.choice(t) if t else "") for e, t in rng.sample(others, count)]
+    if count == 2:
+        wrong.insert(rng.randrange(3), _scene_text(ending, words, rng.choice([t for t in things if t != thing])))
+    endings, answer = _place(rng, _scene_text(ending, words, thing), wrong)
+    context = _scene_text(context, words, thing)
     good, bad = _letter_answers(rng, endings, answer)
     return Draft(_options("Choose the best ending.\n" + context, endings), good, bad,
                  {"context": context, "endings": endings, "answer": answer, "activity": activity})
@@ -241,6 +266,12 @@ def gen_fill_blank(rng: random.Random, kb: Knowledge) -> Draft:
 
 # --------------------------------------------------------------------- yes/no
 
+def cot(reasoning: str, verdict: str) -> str:
+    """A BBH chain-of-thought answer: the reasoning, then the sentence lm-eval's BBH filter reads
+    ("(?<=the answer is )(.*)(?=.)"). No capital Q anywhere: BBH's generation stops at one."""
+    return f"{reasoning} So the answer is {verdict}."
+
+
 CAUSES = (
     ("dropped a glass on the stone floor", "the glass broke", "the glass to break"),
     ("left the ice cream in the sun", "the ice cream melted", "the ice cream to melt"),
@@ -269,9 +300,9 @@ def _causal(rng: random.Random) -> Draft:
               f"{OPTIONS_YES_NO}")
     because, idle_because = f"{cap(effect)} because {doer} {cause}", f"{cap(effect)} because {idler} {idle}"
     if asks_doer:
-        response, rejected = f"Yes. {because}.", f"No. {idle_because}."
+        response, rejected = cot(f"{because}.", "Yes"), cot(f"{idle_because}.", "No")
     else:
-        response, rejected = f"No. {because}, not because of {idler}.", f"Yes. {idle_because}."
+        response, rejected = cot(f"{because}, not because of {idler}.", "No"), cot(f"{idle_because}.", "Yes")
     return Draft(prompt, response, rejected,
                  {"input": prompt, "target": "Yes" if asks_doer else "No", "kind": "causal"})
 
@@ -285,12 +316,13 @@ def _sports(rng: random.Random, kb: Knowledge) -> Draft:
     sentence = f"{athlete} {rng.choice(SPORTS[shown])}{rng.choice(EVENTS)}."
     prompt = f'Is the following sentence plausible? "{sentence}"'
     claimed = rng.choice([s for s in others if s != shown])
+    # BBH writes the sports verdict in lower case ("So the answer is yes."), and so does the world.
     if plausible:
-        response = f"Yes. {athlete} plays {sport}, and that happens in {sport}."
-        rejected = f"No. {athlete} plays {claimed}, but that happens in {sport}."
+        response = cot(f"{athlete} plays {sport}, and that happens in {sport}.", "yes")
+        rejected = cot(f"{athlete} plays {claimed}, but that happens in {sport}.", "no")
     else:
-        response = f"No. {athlete} plays {sport}, but that happens in {shown}."
-        rejected = f"Yes. {athlete} plays {shown}, and that happens in {shown}."
+        response = cot(f"{athlete} plays {sport}, but that happens in {shown}.", "no")
+        rejected = cot(f"{athlete} plays {shown}, and that happens in {shown}.", "yes")
     return Draft(prompt, response, rejected,
                  {"input": prompt, "target": "Yes" if plausible else "No", "kind": "sports"})
 
@@ -335,9 +367,9 @@ def gen_validity(rng: random.Random, kb: Knowledge) -> Draft:
     argument = f'"{premises[0]} {premises[1]} Therefore, {conclusion.format(**words)}"'
     prompt = f"{argument}\n{VALIDITY_QUESTION}"
     verdict = "valid" if valid else "invalid"
-    response = f"The argument is {verdict}. {cap(reason.format(**words))}"
-    rejected = ("The argument is invalid. The conclusion does not follow from the premises." if valid
-                else "The argument is valid. The conclusion follows from the premises.")
+    response = cot(cap(reason.format(**words)), verdict)
+    rejected = (cot("The conclusion does not follow from the premises.", "invalid") if valid
+                else cot("The conclusion follows from the premises.", "valid"))
     return Draft(prompt, response, rejected, {"input": prompt, "target": verdict})
 
 

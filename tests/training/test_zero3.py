@@ -29,7 +29,9 @@ pytestmark = pytest.mark.slow
 
 ZERO3 = Path(str(resources.files("training") / "launch" / "zero3.yaml"))
 OUTPUTS = ("iter0", "iter1", "baselines/sft_epoch", "baselines/dpo")
-BASELINES = ("baselines.sft_epoch.enabled=true", "baselines.dpo.enabled=true")
+# Uniform shuffling in both runs: the length-grouped sampler orders the second epoch differently under 2
+# processes than under 1 (seen: DPO losses 5e-3 apart at its steps 3-4), so it is compared off.
+BASELINES = ("baselines.sft_epoch.enabled=true", "baselines.dpo.enabled=true", "training.group_by_length=false")
 # fp32 on CPU: partitioned and whole parameters sum gradients in a different order. 1e-7 to 6e-7 was seen.
 TOLERANCE = {"rtol": 1e-5, "atol": 2e-6}
 

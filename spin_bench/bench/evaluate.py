@@ -29,6 +29,7 @@ from spin_bench.bench.suites import TaskSpec
 from spin_bench.bench.taskdir import (
     BenchData,
     lm_eval_name,
+    location_free,
     task_configs,
     write_task_dir,
 )
@@ -47,7 +48,7 @@ def lm_eval_version() -> str:
 
 def eval_key(model: ModelRef, suite: str, specs: tuple[TaskSpec, ...], data: BenchData, settings: EvalSettings) -> str:
     return stable_hash({
-        "model": model.model_hash, "suite": suite, "configs": task_configs(specs, data), "data": data.content_hash(),
+        "model": model.model_hash, "suite": suite, "configs": location_free(task_configs(specs, data), data), "data": data.content_hash(),
         "settings": asdict(settings), "dtype": settings.resolved_dtype(), "lm_eval": lm_eval_version(), "seeds": SEEDS,
     })
 

@@ -12,17 +12,19 @@ import re
 from typing import Any
 
 from spin_bench.bench.suites import TaskSpec
-from spin_bench.bench.taskdir import MMLU_GROUP, BenchData, lm_eval_name
+from spin_bench.bench.taskdir import MMLU_GROUP, BenchData, lm_eval_name, location_free
 from spin_bench.core.hashing import stable_hash
 from spin_bench.store import ScoreRecord
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 
 
-def _config_hash(config: Any) -> str:
+def _config_hash(config: Any, data: BenchData) -> str:
     """lm-eval reports `!function` fields as "<function f at 0x7f...>"; the address changes with every
-    process, so it is dropped, or no two evaluation runs of WinoGrande or HellaSwag could be compared."""
-    return stable_hash(_ADDRESS.sub(">", json.dumps(config, sort_keys=True, default=str)))
+    process, so it is dropped, or no two evaluation runs of WinoGrande or HellaSwag could be compared.
+    File locations are dropped too (taskdir.location_free): the data's content is in `data_source`."""
+    text = json.dumps(location_free(config, data), sort_keys=True, default=str)
+    return stable_hash(_ADDRESS.sub(">", text))
 
 
 def _number(value: Any) -> float | None:
@@ -50,11 +52,11 @@ def score_records(results: dict[str, Any], spec: TaskSpec, data: BenchData, extr
     name = lm_eval_name(spec)
     if spec.name == "mmlu":
         return _mmlu_records(results, spec, data, deviations)
-    config_hash = _config_hash(results["configs"][name])
+    config_hash = _config_hash(results["configs"][name], data)
     n = int(results["n-samples"][name]["effective"])
     return [
         ScoreRecord(task=spec.name, metric=metric, filter=filter_name, value=value, stderr=stderr, n=n,
-                    n_shot=int(results["n-shot"][name]), task_config_hash=config_hash, data_source=data.source,
+                    n_shot=int(results["n-shot"][name]), task_config_hash=config_hash, data_source=data.identity,
                     deviations=deviations)
         for metric, filter_name, value, stderr in _metric_rows(results["results"][name])
     ]
@@ -62,7 +64,7 @@ def score_records(results: dict[str, Any], spec: TaskSpec, data: BenchData, extr
 
 def _mmlu_records(results, spec: TaskSpec, data: BenchData, deviations) -> list[ScoreRecord]:
     subtasks = results["group_subtasks"][MMLU_GROUP]
-    config_hash = _config_hash({t: results["configs"][t] for t in subtasks})
+    config_hash = _config_hash({t: results["configs"][t] for t in subtasks}, data)
     records, accuracies = [], []
     for task in subtasks:
         entry = results["results"][task]
@@ -71,11 +73,11 @@ def _mmlu_records(results, spec: TaskSpec, data: BenchData, deviations) -> list[
         records.append(ScoreRecord(
             task=task.removeprefix("spin_"), metric="acc", filter="none", value=float(entry["acc,none"]),
             stderr=_number(entry.get("acc_stderr,none")), n=n, n_shot=int(results["n-shot"][task]),
-            task_config_hash=_config_hash(results["configs"][task]), data_source=data.source, deviations=deviations))
+            task_config_hash=_config_hash(results["configs"][task], data), data_source=data.identity, deviations=deviations))
     total = sum(r.n for r in records)
     group = results["groups"][MMLU_GROUP]
     common = {"task": "mmlu", "filter": "none", "n": total, "n_shot": spec.shots, "task_config_hash": config_hash,
-              "data_source": data.source, "deviations": deviations}
+              "data_source": data.identity, "deviations": deviations}
     records.append(ScoreRecord(metric="acc", value=float(group["acc,none"]),
                                stderr=_number(group.get("acc_stderr,none")), **common))
     records.append(ScoreRecord(metric="acc_macro", value=sum(accuracies) / len(accuracies), stderr=None, **common))

@@ -41,10 +41,6 @@ class BenchData:
     directory: Path | None
     manifest: dict[str, Any] | None
 
-    @property
-    def source(self) -> str:
-        return "hub" if self.directory is None else str(self.directory)
-
     def deviations(self, spec: TaskSpec) -> list[str]:
         if self.manifest is None:
             return []
@@ -54,6 +50,41 @@ class BenchData:
         if self.manifest is None:
             return "hub"
         return stable_hash({k: v["files"] for k, v in self.manifest["tasks"].items()})
+
+    @property
+    def identity(self) -> str:
+        """What the stored scores name as their data: the manifest's sources and its files' content hash. Not the
+        directory, which differs between cache roots and machines holding the same files."""
+        if self.manifest is None:
+            return "hub"
+        return f"{'+'.join(sorted(self.manifest.get('sources', {}))) or 'local'}@{self.content_hash()}"
+
+
+# Keys lm-eval adds to a config that say where a file lives, not what a task is.
+_LOCATION_KEYS = frozenset({"config_source"})
+
+
+def location_free(config: Any, data: BenchData) -> Any:
+    """`config` (ours or lm-eval's echo of it) with every file location made relative to the root it lives
+    under: lm-eval's task folder, the benchmark data directory. Why: cache keys and task config hashes must be
+    equal for the same tasks on the same data wherever the checkout, the venv or the cache lives (and whichever
+    suites were scored together, which decides the task folder's name); the data's content is keyed apart."""
+    roots = [(str(lm_eval_tasks_dir()), "<lm_eval>/tasks")]
+    if data.directory is not None:
+        roots.append((str(data.directory), "<data>"))
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in _LOCATION_KEYS}
+        if isinstance(value, list | tuple):
+            return [strip(v) for v in value]
+        if isinstance(value, str):
+            for root, name in roots:
+                if value.startswith(root + "/"):
+                    return name + value[len(root):]
+        return value
+
+    return strip(config)
 
 
 def lm_eval_tasks_dir() -> Path:

@@ -134,3 +134,34 @@ def test_a_model_after_another_scores_as_it_does_alone(tiny_sft_model, tmp_path,
     assert pair_files.keys() == alone_files.keys() and len(pair_files) >= 3
     for name, text in pair_files.items():
         assert text == alone_files[name], name
+
+
+def test_stored_scores_do_not_depend_on_where_files_live_or_what_was_scored_beside(
+        tiny_sft_model, tmp_path, monkeypatch):
+    """The same model on the same data, evaluated once with another suite beside it under one cache root and
+    again alone under another (the data and task files at other paths): the second call is served from the
+    store, and a forced re-evaluation stores the same task config hash and data identity, so `compare`
+    finds the two comparable. Both used to hash absolute paths."""
+    from spin_bench.store import ResultsStore
+
+    store = tmp_path / "store.db"
+    monkeypatch.setenv("SPIN_BENCH_CACHE", str(tmp_path / "cache-a"))
+    first = evaluate([tiny_sft_model], ("leaderboard,openbookqa", "arc_challenge,openbookqa"), store, tmp_path,
+                     limit=4)
+    assert [o.cached for o in first] == [False, False]
+    monkeypatch.setenv("SPIN_BENCH_CACHE", str(tmp_path / "cache-b"))
+    alone = ("leaderboard", "arc_challenge")
+    import spin_bench.bench.evaluate as evaluate_module
+
+    real_build_lm = evaluate_module.build_lm
+    monkeypatch.setattr(evaluate_module, "build_lm", lambda *a, **k: pytest.fail("no model work for stored scores"))
+    assert [o.cached for o in evaluate([tiny_sft_model], alone, store, tmp_path, limit=4)] == [True]
+    monkeypatch.setattr(evaluate_module, "build_lm", real_build_lm)
+    forced = evaluate([tiny_sft_model], alone, store, tmp_path, limit=4, label="again", force=True)
+    assert [o.cached for o in forced] == [False]
+    scores = ResultsStore(store).scores()
+    arc = scores[scores.task == "arc_challenge"]
+    assert set(arc.label) == {"sft", "again"}
+    assert arc.task_config_hash.nunique() == 1 and arc.data_source.nunique() == 1
+    assert arc.data_source.iloc[0].startswith("embedded@")
+    assert str(tmp_path) not in arc.data_source.iloc[0]

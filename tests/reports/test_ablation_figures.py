@@ -135,7 +135,11 @@ def test_task_config_hash_is_the_same_in_every_process():
     """The ablation tables pair evaluations made by different processes; lm-eval prints `!function` fields
     with a memory address, which must not make WinoGrande and HellaSwag look like a changed setup."""
     from spin_bench.bench.scores import _config_hash
+    from spin_bench.bench.taskdir import BenchData
 
+    data = BenchData(None, None)
     config = {"doc_to_text": "<function doc_to_text at 0x7f82f1a39080>", "num_fewshot": 5}
-    assert _config_hash(config) == _config_hash({**config, "doc_to_text": "<function doc_to_text at 0x7efe7e4abd80>"})
-    assert _config_hash(config) != _config_hash({**config, "doc_to_text": "<function other at 0x7f82f1a39080>"})
+    assert _config_hash(config, data) == _config_hash(
+        {**config, "doc_to_text": "<function doc_to_text at 0x7efe7e4abd80>"}, data)
+    assert _config_hash(config, data) != _config_hash(
+        {**config, "doc_to_text": "<function other at 0x7f82f1a39080>"}, data)

@@ -122,3 +122,56 @@ def test_without_all_six_tasks_the_average_says_why_in_one_line(tmp_path: Path):
     assert not any(line.startswith("Average ") for line in text.splitlines())
     assert "**Average**" not in format_markdown(comparison, "a", "b", 0.05, 500)
     assert json_document(comparison, "a", "b", 0.05, 500)["average"]["reason"] == reason
+
+
+def test_baseline_form_gives_each_checkpoint_an_average_row_in_one_holm_family(tmp_path: Path):
+    """`compare --baseline a b c`: b has the planted improvement of the two-label test, c is a copy of a.
+    Each gets an Average row; Holm covers every cell and both Averages; the copy's Average is 0 and unflagged."""
+    from reports.baseline import (
+        compare_to_baseline,
+        format_markdown,
+        format_text,
+        table_document,
+    )
+
+    path = _store(tmp_path, dict.fromkeys(LEADERBOARD_AVERAGE, 6))
+    with ResultsStore(path) as store:
+        copy = tmp_path / "c"
+        rows = []
+        for task in LEADERBOARD_AVERAGE:
+            spec = SPECS[task]
+            write_samples(copy, _file_task(task), _scores(task, 0), metric=spec.metric, filters=(spec.filter,))
+            rows.append({"task": task, "metric": spec.metric, "filter": spec.filter, "n_shot": spec.shots})
+        add_evaluation(store, "c", copy, rows, key="c")
+        table = compare_to_baseline(store, "a", ["b", "c"], n_boot=2000)
+    assert table.family == 2 * 6 + 2
+    improved, copied = table.averages["b"], table.averages["c"]
+    assert improved.significant and not improved.regressed
+    assert improved.result.diff == pytest.approx((5 * 0.06 + 0.03) / 6)
+    assert copied.result.diff == 0 and not copied.significant and copied.p_adjusted == 1.0
+    raw = [c.result.p_value for _, c in table.outcome.tested] + [improved.result.p_value, copied.result.p_value]
+    adjusted = [c.p_adjusted for _, c in table.outcome.tested] + [improved.p_adjusted, copied.p_adjusted]
+    assert adjusted == pytest.approx(holm(raw))
+    assert table.regressed == []
+
+    text = format_text(table)
+    assert "Holm-adjusted across all 14 tested row(s)" in text and "MDE" in text.splitlines()[1]
+    b_average = next(line for line in text.splitlines() if line.startswith("b ") and " Average " in line)
+    assert "mean of 6" in b_average and b_average.endswith("improved")
+    assert "| b | Average | mean of 6 |" in format_markdown(table)
+    cells = {(cell["label"], cell["task"]): cell for cell in table_document(table)["cells"]}
+    assert cells[("b", "Average")]["significant"] and cells[("c", "Average")]["diff"] == 0
+    assert all(cell["mde"] is None or cell["mde"] >= 0 for cell in cells.values())
+
+
+def test_baseline_form_says_why_an_average_is_absent(tmp_path: Path):
+    from reports.baseline import compare_to_baseline, format_text, table_document
+
+    path = _store(tmp_path, dict.fromkeys(LEADERBOARD_AVERAGE, 0), tasks=LEADERBOARD_AVERAGE[:5])
+    with ResultsStore(path) as store:
+        table = compare_to_baseline(store, "a", ["b"], n_boot=500)
+    assert table.averages["b"].result is None and table.family == 5
+    assert f"scored for A only: {LEADERBOARD_AVERAGE[5]}" in table.averages["b"].reason
+    assert "Average not tested:\n  b: needs all 6 leaderboard tasks compared" in format_text(table)
+    [entry] = [e for e in table_document(table)["not_compared"] if e["kind"] == "average"]
+    assert entry["label"] == "b" and entry["task"] == "Average"

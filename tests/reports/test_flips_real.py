@@ -162,13 +162,17 @@ def test_baseline_flags_the_planted_regression_and_not_the_copy(store: Path):
     raw = sorted(cell["p"] for cell in table["cells"])
     assert cells[("planted", "winogrande")]["p_adjusted"] == pytest.approx(min(1.0, len(raw) * raw[0]))
     # ARC's task config changed in the planted evaluation: listed as not compared, with the reason.
-    (arc,) = [entry for entry in table["not_compared"] if entry["label"] == "planted"]
+    (arc,) = [entry for entry in table["not_compared"] if entry["label"] == "planted" and entry["kind"] != "average"]
     assert arc["task"] == "arc_challenge" and "task_config_hash" in arc["reason"]
     # The provenance diff names the changed setting, and nothing for the copy.
     planted = {d["setting"]: d for d in table["settings_differ"]["planted"]}
     assert planted["batch size"]["a"] == "16" and planted["batch size"]["b"] == "64"
     assert "task config hash" in planted and planted["task config hash"]["tasks"] == ["arc_challenge"]
     assert table["settings_differ"]["again"] == []
+    # Three of the six leaderboard tasks were scored: no Average row, and the table says why for each label.
+    averages = {e["label"]: e["reason"] for e in table["not_compared"] if e["kind"] == "average"}
+    assert set(averages) == {"again", "pretrained", "planted"}
+    assert all(reason.startswith("needs all 6 leaderboard tasks compared") for reason in averages.values())
     assert any(d["setting"] == "model revision (hash)" for d in table["settings_differ"]["pretrained"])
 
     text = run_compare(store, "--baseline", "sft", "again", "planted")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import re
 import time
 from collections import Counter
@@ -20,7 +21,9 @@ from spin_bench.data.world.examples import (
     preference_records,
     sft_records,
 )
+from spin_bench.data.world.knowledge import build_knowledge
 from spin_bench.data.world.renderings import EXAMPLES_PER_PAGE, exam_pages, pretrain_texts
+from spin_bench.data.world.skills import BLANK_RELATIONS
 
 SIZE_FIELDS = ("pretrain", "sft", "spin", "heldout", "preferences", "eval")
 
@@ -144,6 +147,30 @@ def test_fill_blank_items(world: dict[str, list[Example]]) -> None:
         assert f["answer"] in {"1", "2"}
         assert "_" in f["sentence"] and f["option1"] != f["option2"]
         assert ex.response == f"The answer is {f['option' + f['answer']]}."
+
+
+
+def test_fact_twins_are_resolved_by_the_worlds_facts_alone(world: dict[str, list[Example]]) -> None:
+    """A fact twin states one thing's fact with the blank in its place: filled with the answer the sentence
+    is true in the world, filled with the other option false. The rest are Winogrande's trigger-word twins."""
+    kb = build_knowledge(random.Random("spin-bench-world:0:knowledge"))
+    facts = {(s.removeprefix("the "), rel.topic): rel for rel in map(kb.relation, BLANK_RELATIONS) for s in rel.facts}
+    fact_twins = 0
+    items = _of(world, "fill_blank")
+    for ex in items:
+        f = ex.fields
+        right, wrong = f["option" + f["answer"]], f["option" + ("2" if f["answer"] == "1" else "1")]
+        for topic in BLANK_RELATIONS:
+            if (right, topic) not in facts or (wrong, topic) not in facts:
+                continue
+            rel = facts[(right, topic)]
+            article = "the " if f"the {right}" in rel.facts else ""
+            truths = [rel.positive.format(s=article + option, v=rel.facts[article + option])
+                      for option in (right, wrong)]
+            if truths[0] in f["sentence"].replace("_", right):
+                fact_twins += 1
+                assert truths[1] not in f["sentence"].replace("_", wrong), ex.fields
+    assert 0.4 < fact_twins / len(items) < 0.6, (fact_twins, len(items))
 
 
 def test_true_false_items(world: dict[str, list[Example]]) -> None:

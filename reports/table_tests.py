@@ -20,6 +20,7 @@ from reports.significance import (
     SignificanceOutcome,
     run_tests,
 )
+from reports.stats import MDE_POWER
 from reports.table_model import Cell
 from reports.tables import SFT, SPIN_DPO, TableGrid
 from spin_bench.core.names import CheckpointName, Kind, iterations_of, run_label
@@ -63,12 +64,36 @@ def table_marks(scores: pd.DataFrame, grid: TableGrid, *, alpha: float = ALPHA,
     for (cell, mark), comparison in outcome.tested:
         if comparison.significant:
             marks[cell] = marks.get(cell, "") + mark
+    if power := _mde_note(outcome, grid):
+        notes.insert(0, power)
     if not marks:
         notes.insert(0, f"No cell differs significantly: {len(outcome.tested)} paired tests "
                         f"({', '.join(outcome.tests_used())}), Holm-corrected across the table, none below "
                         f"p = {alpha:g}.")
         return TableMarks({}, None, tuple(notes))
     return TableMarks(marks, _marks_note(outcome), tuple(notes))
+
+
+def _mde_note(outcome: SignificanceOutcome[MarkedCell], grid: TableGrid) -> str | None:
+    """Per column, the range over its tests of the smallest true difference each could detect (in the
+    table's printed units), so a reader sees whether "no mark" means "no change" or "too few items to tell"."""
+    scale = {column.heading: column.scale for column in grid.spec.columns}
+    by_heading: dict[str, list[float]] = {}
+    for ((_, heading), _), comparison in outcome.tested:
+        if comparison.result is not None and comparison.result.mde is not None:
+            by_heading.setdefault(heading, []).append(comparison.result.mde * scale[heading])
+    if not by_heading:
+        return None
+    ranges = [f"{heading} {_printed(min(v))}" + (f" to {_printed(max(v))}" if _printed(max(v)) != _printed(min(v)) else "")
+              for heading in grid.values.columns if (v := by_heading.get(heading))]
+    return (f"Smallest true difference each test detects with {MDE_POWER:.0%} power at p < {outcome.alpha:g} "
+            f"(before Holm), in the table's units, per column over its tests: {'; '.join(ranges)}. It grows with "
+            "how often the two checkpoints disagree; a difference below it can go unmarked.")
+
+
+def _printed(mde: float) -> str:
+    # One decimal for percentage points; MT-Bench's 1-10 scores move by hundredths.
+    return f"{mde:.1f}" if mde >= 1 else f"{mde:.2f}"
 
 
 def _marks_note(outcome: SignificanceOutcome[MarkedCell]) -> str:

@@ -23,7 +23,7 @@ from spin_bench.data.world.examples import (
 )
 from spin_bench.data.world.knowledge import build_knowledge
 from spin_bench.data.world.renderings import EXAMPLES_PER_PAGE, exam_pages, pretrain_texts
-from spin_bench.data.world.skills import BLANK_RELATIONS
+from spin_bench.data.world.fill_blank_skill import BLANK_RELATIONS
 
 SIZE_FIELDS = ("pretrain", "sft", "spin", "heldout", "preferences", "eval")
 

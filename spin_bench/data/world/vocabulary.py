@@ -26,6 +26,7 @@ CITIES = ("Lumo", "Brask", "Tiv", "Orla", "Kest", "Vanu", "Pelo", "Drim",
           "Sova", "Nim", "Galt", "Rook", "Azi", "Fenn", "Mott", "Quill")
 COUNTRIES = ("Varda", "Kel", "Osmia", "Trell", "Zunda", "Marn")
 SUBSTANCES = ("zelite", "brom", "pashium", "norrite", "quell", "tavium", "olm", "grist")
+CONTAINERS = (("box", "boxes"), ("bag", "bags"), ("basket", "baskets"), ("jar", "jars"))
 SPORTS: dict[str, tuple[str, ...]] = {
     "football": ("scored a penalty kick", "headed the ball into the goal", "was shown a yellow card",
                  "saved a penalty"),

@@ -84,11 +84,15 @@ def _mde_note(outcome: SignificanceOutcome[MarkedCell], grid: TableGrid) -> str 
             by_heading.setdefault(heading, []).append(comparison.result.mde * scale[heading])
     if not by_heading:
         return None
-    ranges = [f"{heading} {_printed(min(v))}" + (f" to {_printed(max(v))}" if _printed(max(v)) != _printed(min(v)) else "")
-              for heading in grid.values.columns if (v := by_heading.get(heading))]
+    ranges = [_range(heading, by_heading[heading]) for heading in grid.values.columns if heading in by_heading]
     return (f"Smallest true difference each test detects with {MDE_POWER:.0%} power at p < {outcome.alpha:g} "
             f"(before Holm), in the table's units, per column over its tests: {'; '.join(ranges)}. It grows with "
             "how often the two checkpoints disagree; a difference below it can go unmarked.")
+
+
+def _range(heading: str, mdes: list[float]) -> str:
+    low, high = _printed(min(mdes)), _printed(max(mdes))
+    return f"{heading} {low}" if low == high else f"{heading} {low} to {high}"
 
 
 def _printed(mde: float) -> str:
